@@ -1,0 +1,1 @@
+"""Data Validation for Dynamics 365: the Function App's code."""

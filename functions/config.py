@@ -1,0 +1,189 @@
+"""App settings -> one typed, validated config object.
+
+This is the only module that reads the process environment. Everything else receives an
+``AppConfig`` (or a part of it), so tests build configs from plain dictionaries.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """The app settings are missing or invalid. The message names each setting and the reason."""
+
+
+class DataverseAuthMode(StrEnum):
+    MANAGED_IDENTITY = "managed_identity"
+    DEFAULT_CREDENTIAL = "default_credential"
+    CLIENT_SECRET = "client_secret"
+    CERTIFICATE = "certificate"
+    LOCAL = "local"
+
+
+class TargetColumn(StrEnum):
+    OWN = "own"
+    MSDYN_ORGCHANGESTATUS = "msdyn_orgchangestatus"
+
+
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class DataverseConfig(BaseModel):
+    """How to reach one Dataverse organisation and what to provision there."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(description="Organisation URL, e.g. https://contoso.crm4.dynamics.com")
+    auth: DataverseAuthMode = DataverseAuthMode.MANAGED_IDENTITY
+    tenant_id: str | None = None
+    client_id: str | None = Field(
+        default=None, description="App registration, or the user-assigned managed identity's client id"
+    )
+    client_secret: SecretStr | None = None
+    certificate_path: str | None = None
+    certificate_password: SecretStr | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    max_concurrency: Annotated[int, Field(ge=1, le=52)] = 8
+    max_retries: Annotated[int, Field(ge=0, le=20)] = 6
+    max_retry_wait_seconds: Annotated[float, Field(gt=0, le=900)] = 300.0
+    page_size: Annotated[int, Field(ge=1, le=5000)] = 5000
+    solution_name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,64}$")] = "DataValidation"
+    publisher_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,7}$")] = "dval"
+    option_value_prefix: Annotated[int, Field(ge=10000, le=99999)] = 41020
+    target_column: TargetColumn = TargetColumn.OWN
+
+    @field_validator("url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an absolute https:// URL of the organisation")
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError("must be the organisation root, without /api/data/... or a query")
+        if parts.scheme == "http" and not is_loopback_url(value):
+            raise ValueError("plain http is only allowed for a local emulator on loopback")
+        return value
+
+    @field_validator("publisher_prefix")
+    @classmethod
+    def _prefix_not_reserved(cls, value: str) -> str:
+        # Power Platform rule: 2-8 alphanumerics starting with a letter, never "mscrm...".
+        if value.startswith("mscrm"):
+            raise ValueError("must not start with 'mscrm' (reserved by Microsoft)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> DataverseConfig:
+        missing: list[str] = []
+        if self.auth in (DataverseAuthMode.CLIENT_SECRET, DataverseAuthMode.CERTIFICATE):
+            missing += [name for name in ("tenant_id", "client_id") if not getattr(self, name)]
+        if self.auth is DataverseAuthMode.CLIENT_SECRET and self.client_secret is None:
+            missing.append("client_secret")
+        if self.auth is DataverseAuthMode.CERTIFICATE and not self.certificate_path:
+            missing.append("certificate_path")
+        if missing:
+            raise ValueError(f"auth mode {self.auth.value!r} needs {', '.join(missing)}")
+        if self.auth is DataverseAuthMode.LOCAL and not is_loopback_url(self.url):
+            raise ValueError("auth mode 'local' is only allowed against a loopback URL (the emulator)")
+        return self
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/data/v9.2/"
+
+    @property
+    def scope(self) -> str:
+        return f"{self.url}/.default"
+
+
+class AppConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataverse: DataverseConfig
+    storage_connection: SecretStr | None = Field(
+        default=None, description="Connection string for state storage (Azurite locally)"
+    )
+    storage_account_url: str | None = Field(
+        default=None, description="Table endpoint for state storage with managed identity"
+    )
+
+
+# App setting name -> (section, field). The one place that knows the setting names.
+DATAVERSE_SETTINGS: dict[str, str] = {
+    "DATAVERSE_URL": "url",
+    "DATAVERSE_AUTH": "auth",
+    "AZURE_TENANT_ID": "tenant_id",
+    "AZURE_CLIENT_ID": "client_id",
+    "DATAVERSE_CLIENT_SECRET": "client_secret",
+    "DATAVERSE_CLIENT_CERTIFICATE_PATH": "certificate_path",
+    "DATAVERSE_CLIENT_CERTIFICATE_PASSWORD": "certificate_password",
+    "DATAVERSE_TIMEOUT_SECONDS": "timeout_seconds",
+    "DATAVERSE_MAX_CONCURRENCY": "max_concurrency",
+    "DATAVERSE_MAX_RETRIES": "max_retries",
+    "DATAVERSE_MAX_RETRY_WAIT_SECONDS": "max_retry_wait_seconds",
+    "DATAVERSE_PAGE_SIZE": "page_size",
+    "DATAVERSE_SOLUTION": "solution_name",
+    "DATAVERSE_PUBLISHER_PREFIX": "publisher_prefix",
+    "DATAVERSE_OPTION_VALUE_PREFIX": "option_value_prefix",
+    "DATAVERSE_TARGET_COLUMN": "target_column",
+}
+APP_SETTINGS: dict[str, str] = {
+    "STATE_STORAGE_CONNECTION": "storage_connection",
+    "STATE_STORAGE_ACCOUNT_URL": "storage_account_url",
+}
+
+
+def _problems(exc: ValidationError, settings: Mapping[str, str]) -> list[str]:
+    name_by_field = {field: setting for setting, field in settings.items()}
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        # Cross-field errors (auth mode) have no location: they are about DATAVERSE_AUTH.
+        problems.append(f"{name_by_field.get(field, 'DATAVERSE_AUTH')}: {error['msg']}")
+    return problems
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> AppConfig:
+    """Build the config from app settings (``os.environ`` unless a mapping is given).
+
+    Raises ``ConfigError`` naming every bad or missing setting; values are never echoed,
+    so a secret cannot leak into a log through a config error.
+    """
+    env = os.environ if environ is None else environ
+
+    def present(settings: Mapping[str, str]) -> dict[str, str]:
+        return {field: env[name] for name, field in settings.items() if env.get(name, "").strip()}
+
+    dataverse_values = present(DATAVERSE_SETTINGS)
+    if "url" not in dataverse_values:
+        raise ConfigError("DATAVERSE_URL: missing; set it to the organisation URL")
+    problems: list[str] = []
+    dataverse = None
+    try:
+        dataverse = DataverseConfig(**dataverse_values)
+    except ValidationError as exc:
+        problems += _problems(exc, DATAVERSE_SETTINGS)
+    if problems or dataverse is None:
+        raise ConfigError("; ".join(problems))
+    try:
+        return AppConfig(dataverse=dataverse, **present(APP_SETTINGS))
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_problems(exc, APP_SETTINGS))) from None

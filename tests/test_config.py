@@ -1,0 +1,82 @@
+"""The typed config object: defaults, validation, and errors that name the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.config import ConfigError, DataverseAuthMode, TargetColumn, load_config
+
+ORG = "https://contoso.crm4.dynamics.com"
+
+
+def test_defaults_for_managed_identity() -> None:
+    config = load_config({"DATAVERSE_URL": ORG + "/"})
+    dv = config.dataverse
+    assert dv.url == ORG
+    assert dv.api_url == ORG + "/api/data/v9.2/"
+    assert dv.scope == ORG + "/.default"
+    assert dv.auth is DataverseAuthMode.MANAGED_IDENTITY
+    assert dv.page_size == 5000
+    assert dv.target_column is TargetColumn.OWN
+
+
+def test_missing_url_is_named() -> None:
+    with pytest.raises(ConfigError, match="DATAVERSE_URL: missing"):
+        load_config({})
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"DATAVERSE_URL": "ftp://x"}, "DATAVERSE_URL"),
+        ({"DATAVERSE_URL": ORG + "/api/data/v9.2"}, "DATAVERSE_URL"),
+        ({"DATAVERSE_URL": "http://contoso.example"}, "DATAVERSE_URL"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_PAGE_SIZE": "5001"}, "DATAVERSE_PAGE_SIZE"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_MAX_CONCURRENCY": "0"}, "DATAVERSE_MAX_CONCURRENCY"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_PUBLISHER_PREFIX": "mscrmx"}, "DATAVERSE_PUBLISHER_PREFIX"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_PUBLISHER_PREFIX": "9ab"}, "DATAVERSE_PUBLISHER_PREFIX"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_OPTION_VALUE_PREFIX": "123"}, "DATAVERSE_OPTION_VALUE_PREFIX"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_TARGET_COLUMN": "mine"}, "DATAVERSE_TARGET_COLUMN"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_AUTH": "password"}, "DATAVERSE_AUTH"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_AUTH": "local"}, "DATAVERSE_AUTH"),
+    ],
+)
+def test_bad_settings_are_named(env: dict[str, str], setting: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(env)
+    assert str(info.value).startswith(setting + ":")
+
+
+def test_client_secret_mode_names_what_is_missing_and_never_echoes_the_secret() -> None:
+    secret = "s3cr3t-value-that-must-not-leak"
+    with pytest.raises(ConfigError) as info:
+        load_config({"DATAVERSE_URL": ORG, "DATAVERSE_AUTH": "client_secret", "DATAVERSE_CLIENT_SECRET": secret})
+    assert "tenant_id" in str(info.value)
+    assert "client_id" in str(info.value)
+    assert secret not in str(info.value)
+
+
+def test_client_secret_is_kept_secret() -> None:
+    config = load_config(
+        {
+            "DATAVERSE_URL": ORG,
+            "DATAVERSE_AUTH": "client_secret",
+            "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
+            "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000002",
+            "DATAVERSE_CLIENT_SECRET": "abc",
+        }
+    )
+    assert "abc" not in repr(config)
+    assert config.dataverse.client_secret.get_secret_value() == "abc"
+
+
+def test_local_auth_only_on_loopback() -> None:
+    config = load_config({"DATAVERSE_URL": "http://127.0.0.1:5555", "DATAVERSE_AUTH": "local"})
+    assert config.dataverse.auth is DataverseAuthMode.LOCAL
+    with pytest.raises(ConfigError, match="DATAVERSE_AUTH"):
+        load_config({"DATAVERSE_URL": ORG, "DATAVERSE_AUTH": "local"})
+
+
+def test_blank_values_count_as_unset() -> None:
+    config = load_config({"DATAVERSE_URL": ORG, "DATAVERSE_PAGE_SIZE": "  "})
+    assert config.dataverse.page_size == 5000
