@@ -1,0 +1,127 @@
+"""Retry policy (tenacity) for Dataverse requests.
+
+What is retried:
+
+* ``429`` (ThrottledError): always. The server did not process the request, so even a create is safe.
+  ``Retry-After`` (seconds) is honoured, capped at ``max_retry_wait``.
+* ``503``: always (Dataverse answers 503 before doing the work, e.g. while the org is busy/maintained).
+* ``502`` / ``504`` and dropped connections / read timeouts: only for idempotent requests (GET, PATCH
+  with ``If-Match``, DELETE, ``UpdateMultiple``, ``$batch`` without POST parts, functions). For a POST
+  create the gateway may have forwarded it and the record may exist, so we surface the error instead of
+  risking a duplicate.
+* connection refused / connect timeout (``ConnectionFailedError.sent is False``): always, nothing was sent.
+* ``500`` and every other 4xx: never (500 from Dataverse is usually a plug-in or data problem that a
+  retry repeats). 401 has its own refresh-once logic in the client, outside this policy.
+
+Without ``Retry-After`` the wait is exponential with jitter (1 s, 2 s, 4 s, ... ±1 s, at most 60 s and
+at most ``max_retry_wait``). Retries stop after ``max_retries`` retries or when the next wait would
+exceed the total time budget, whichever comes first; the last error is then raised unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import tenacity
+
+from .errors import ConnectionFailedError, DataverseError, ServerError, ThrottledError
+
+__all__ = ["RetryPolicy", "is_retryable"]
+
+log = logging.getLogger(__name__)
+
+_ALWAYS_RETRY_STATUS = frozenset({503})
+_IDEMPOTENT_RETRY_STATUS = frozenset({502, 504})
+
+
+def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
+    """Return True when ``exc`` is a transient failure worth another attempt (see module docstring)."""
+    if isinstance(exc, ThrottledError):
+        return True
+    if isinstance(exc, ServerError):
+        if exc.status in _ALWAYS_RETRY_STATUS:
+            return True
+        return idempotent and exc.status in _IDEMPOTENT_RETRY_STATUS
+    if isinstance(exc, ConnectionFailedError):
+        return idempotent or not exc.sent
+    return False
+
+
+class RetryPolicy:
+    """Builds ``tenacity.Retrying`` objects with the client's limits.
+
+    Args:
+        max_retries: Retries after the first attempt (0 disables retrying).
+        max_retry_wait: Upper bound in seconds for one wait, including a server ``Retry-After``.
+        total_budget: Upper bound in seconds for all attempts and waits of one call.
+        backoff_initial: First exponential backoff step in seconds (no ``Retry-After``).
+        backoff_max: Largest exponential step in seconds.
+        on_retry: Called as ``on_retry(exc, wait_seconds)`` before each sleep (counting, logging).
+        sleep: Sleep function (tests may replace it).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = 6,
+        max_retry_wait: float = 300.0,
+        total_budget: float = 600.0,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        on_retry: Callable[[BaseException, float], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if max_retry_wait <= 0 or total_budget <= 0:
+            raise ValueError("max_retry_wait and total_budget must be > 0")
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.total_budget = total_budget
+        self._backoff = tenacity.wait_exponential_jitter(
+            initial=backoff_initial, max=min(backoff_max, max_retry_wait), jitter=backoff_initial
+        )
+        self._on_retry = on_retry
+        self._sleep = sleep
+
+    def wait_seconds(self, retry_state: tenacity.RetryCallState) -> float:
+        """Seconds to wait before the next attempt: ``Retry-After`` if given (capped), else backoff."""
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = getattr(exc, "retry_after", None) if isinstance(exc, DataverseError) else None
+        if retry_after is not None:
+            return min(float(retry_after), self.max_retry_wait)
+        return min(self._backoff(retry_state), self.max_retry_wait)
+
+    def retrying(
+        self,
+        *,
+        idempotent: bool,
+        on_retry: Callable[[BaseException, float], None] | None = None,
+    ) -> tenacity.Retrying:
+        """A fresh ``Retrying`` for one logical call; re-raises the last error when it gives up.
+
+        Args:
+            idempotent: Whether the request may be repeated after it possibly reached the server.
+            on_retry: Overrides the policy's ``on_retry`` callback for this call.
+        """
+        callback = on_retry or self._on_retry
+
+        def before_sleep(retry_state: tenacity.RetryCallState) -> None:
+            exc = retry_state.outcome.exception() if retry_state.outcome else None
+            wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+            if callback is not None and exc is not None:
+                callback(exc, wait)
+
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda exc: is_retryable(exc, idempotent=idempotent)),
+            wait=self.wait_seconds,
+            stop=(
+                tenacity.stop_after_attempt(self.max_retries + 1)
+                | tenacity.stop_before_delay(self.total_budget)
+            ),
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
