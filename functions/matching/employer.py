@@ -1,0 +1,378 @@
+"""Is the company on a profile the CRM account? Identifiers first, then aliases, then names.
+
+Kinds:
+- ``same``: LinkedIn id/slug equal, registrable domain equal, an alias, the normalised name equal
+  (also after dropping generic words like "Group"), an acronym written in capitals (policy), or a
+  fuzzy score >= ``employer_same_score`` with no subset risk.
+- ``related``: parent / subsidiary / affiliate, one name's words a strict subset of the other's
+  ("Bank" / "Bank of America"), mid scores, equal names on conflicting identifiers. Never proof either way.
+- ``different``: names clearly differ (score <= ``employer_different_score``), or both sides carry
+  LinkedIn identifiers that differ and the names are not related; always with no domain / alias relation.
+- ``unknown``: too little data on one side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.fuzz import ratio, token_sort_ratio
+
+from .config import DEFAULT, PLATFORM_DOMAINS, MatchingConfig
+from .domains import registrable_domain
+from .linkedin import linkedin_company_id, linkedin_company_key
+from .normalise import COMMON_WORDS, NameKeys, company_keys
+from .records import AccountRecord, Company
+
+SAME = "same"
+RELATED = "related"
+DIFFERENT = "different"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class EmployerMatch:
+    """How a profile's company compares with the account. ``evidence`` is JSON-serialisable."""
+
+    kind: str  # same | related | different | unknown
+    basis: str  # what decided: "linkedin_id", "domain", "name_equal", "name_subset", "names_differ", ...
+    score: float | None  # the name score (0-100) where names were scored, 100 for an identifier match
+    evidence: dict[str, Any]
+    # pieces of ``evidence`` ready for the verdict's evidence (built once, shared with the cache)
+    account_keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    company_keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    outcome_keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    name: str | None
+    keys: NameKeys | None
+    other_names: tuple[NameKeys, ...]  # aliases the record carries + names in parentheses
+    parent: NameKeys | None
+    domain: str | None
+    li_id: str | None
+    li_slug: str | None
+
+
+def _side(
+    name: str | None,
+    aliases: tuple[str, ...],
+    parent: str | None,
+    website: str | None,
+    linkedin_url: str | None,
+    linkedin_id: str | None,
+) -> _Side:
+    keys = company_keys(name)
+    others: list[NameKeys] = []
+    for alt in (*aliases, *(keys.alternatives if keys else ())):
+        alt_keys = company_keys(alt)
+        if alt_keys is not None:
+            others.append(alt_keys)
+    domain = registrable_domain(website)
+    if domain in PLATFORM_DOMAINS and website and "/" in website.split("//", 1)[-1].strip().rstrip("/"):
+        domain = None  # a page on a platform ("facebook.com/acme"), not the company's own site
+    li_key = linkedin_company_key(linkedin_url)
+    li_id = linkedin_company_id(linkedin_id) or (li_key[1] if li_key and li_key[0] == "id" else None)
+    li_slug = li_key[1] if li_key and li_key[0] == "slug" else None
+    return _Side(name, keys, tuple(others), company_keys(parent), domain, li_id, li_slug)
+
+
+@lru_cache(maxsize=16384)
+def _account_side(account: AccountRecord) -> _Side:
+    return _side(
+        account.name,
+        account.aliases,
+        account.parent_account_name,
+        account.website,
+        account.linkedin_url,
+        None,
+    )
+
+
+@lru_cache(maxsize=65536)
+def _company_side(company: Company) -> _Side:
+    return _side(
+        company.name,
+        company.aliases,
+        company.parent_name,
+        company.website,
+        company.linkedin_url,
+        company.linkedin_id,
+    )
+
+
+# --- alias / affiliate tables --------------------------------------------------------------------
+
+
+def _table_keys(keys: NameKeys) -> frozenset[str]:
+    """The forms looked up in the alias / affiliate tables (spellings, no-space, without generic words)."""
+    return keys.variants | keys.nospace | {keys.core}
+
+
+@lru_cache(maxsize=64)
+def _table_index(config: MatchingConfig, table: str) -> dict[str, frozenset[int]]:
+    """normalised name variant -> ids of the alias (or affiliate) groups it belongs to."""
+    index: dict[str, set[int]] = {}
+    for group, (key, others) in enumerate(getattr(config, table).items()):
+        for name in (key, *others):
+            keys = company_keys(name)
+            if keys is not None:
+                for variant in _table_keys(keys):
+                    index.setdefault(variant, set()).add(group)
+    return {k: frozenset(v) for k, v in index.items()}
+
+
+def _groups(side: _Side, index: dict[str, frozenset[int]]) -> set[int]:
+    found: set[int] = set()
+    if not index:
+        return found
+    for keys in (side.keys, *side.other_names):
+        if keys is not None:
+            for variant in _table_keys(keys):
+                found |= index.get(variant, frozenset())
+    return found
+
+
+def _equal(a: NameKeys | None, b: NameKeys | None) -> bool:
+    return a is not None and b is not None and bool(a.variants & b.variants or a.nospace & b.nospace)
+
+
+def _abbreviates(short: str, long_: str) -> bool:
+    """The letters of ``short`` appear in order in ``long_``, starting with its first letter."""
+    if len(long_) <= len(short) or not long_.startswith(short[0]):
+        return False
+    pos = 0
+    for ch in short:
+        pos = long_.find(ch, pos)
+        if pos < 0:
+            return False
+        pos += 1
+    return True
+
+
+_SHORT_WORD = 4
+
+
+def _token_compatible(x: str, y: str) -> bool:
+    """Two words that may be one word mistyped: short words must be equal ("bank" is not "bahn").
+
+    Longer words are left to the whole-name scores.
+    """
+    if x == y or min(len(x), len(y)) > _SHORT_WORD:
+        return True
+    unknown = x.count("?") + y.count("?")
+    return unknown > 0 and Levenshtein.distance(x, y, score_cutoff=unknown) <= unknown
+
+
+def _tokens_compatible(a: NameKeys, b: NameKeys) -> bool:
+    """Word by word (in order, or sorted), every word pair compatible; names of different length pass."""
+    if len(a.tokens) != len(b.tokens):
+        return True
+    if all(_token_compatible(x, y) for x, y in zip(a.tokens, b.tokens, strict=True)):
+        return True
+    return all(_token_compatible(x, y) for x, y in zip(sorted(a.tokens), sorted(b.tokens), strict=True))
+
+
+def _typo_distance(a: NameKeys, b: NameKeys, config: MatchingConfig) -> int | None:
+    """Fewest edits between the no-space forms if within the typo allowance, else None."""
+    if config.employer_typo_max_fraction <= 0:
+        return None
+    # the allowance grows with the name itself, not with its legal form ("Deutsche Bank AG")
+    content = min(len("".join(a.tokens)), len("".join(b.tokens)))
+    if content < config.employer_typo_min_length:
+        return None
+    allowed = max(1, int(content * config.employer_typo_max_fraction))
+    best: int | None = None
+    for x in a.nospace:
+        for y in b.nospace:
+            unknown = x.count("?") + y.count("?")  # unknown letters cost nothing
+            if abs(len(x) - len(y)) > allowed + unknown:
+                continue
+            d = Levenshtein.distance(x, y, score_cutoff=allowed + unknown)
+            d = max(d - unknown, 0) if d <= allowed + unknown else d
+            if d <= allowed and (best is None or d < best):
+                best = d
+    return best
+
+
+def _beyond_common_words(a: NameKeys, b: NameKeys) -> float | None:
+    """Score of what is left when the words both names share are all common words, else None.
+
+    A shared brand ("Volkswagen Bank" / "Volkswagen Financial Services") keeps names related; shared
+    descriptors ("General", "American", "Deutsche", "Bank") say nothing about which company it is.
+    """
+    shared = set(a.tokens) & set(b.tokens)
+    if not shared or not shared <= COMMON_WORDS:
+        return None
+    rest_a = [t for t in a.tokens if t not in shared]
+    rest_b = [t for t in b.tokens if t not in shared]
+    if not rest_a or not rest_b:
+        return None
+    return max(token_sort_ratio(" ".join(rest_a), " ".join(rest_b)), ratio("".join(rest_a), "".join(rest_b)))
+
+
+def _any_equal(many_a: tuple[NameKeys | None, ...], many_b: tuple[NameKeys | None, ...]) -> bool:
+    return any(_equal(a, b) for a in many_a for b in many_b)
+
+
+# --- the comparison ------------------------------------------------------------------------------
+
+
+def _summary(side: _Side) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": side.name, "norm": side.keys.norm if side.keys else None}
+    if side.domain:
+        out["domain"] = side.domain
+    if side.li_id or side.li_slug:
+        out["linkedin"] = side.li_id or side.li_slug
+    return out
+
+
+def _result(kind: str, basis: str, score: float | None, a: _Side, b: _Side, **extra: Any) -> EmployerMatch:
+    account, company = _summary(a), _summary(b)
+    outcome: dict[str, Any] = {"kind": kind, "basis": basis}
+    if score is not None:
+        score = round(score, 1)
+        outcome["score"] = score
+    outcome.update(extra)
+    evidence: dict[str, Any] = {"kind": kind, "basis": basis, "account": account, "company": company}
+    evidence.update((k, v) for k, v in outcome.items() if k not in ("kind", "basis"))
+    return EmployerMatch(
+        kind,
+        basis,
+        score,
+        evidence,
+        {k: v for k, v in account.items() if k != "name"},
+        {k: v for k, v in company.items() if k != "name"},
+        outcome,
+    )
+
+
+def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
+    b_has_data = b.keys is not None or b.domain or b.li_id or b.li_slug
+    a_has_data = a.keys is not None or a.domain or a.li_id or a.li_slug
+    if not b_has_data:
+        return _result(UNKNOWN, "no_company_data", None, a, b)
+    if not a_has_data:
+        return _result(UNKNOWN, "no_account_data", None, a, b)
+
+    # 1. identifiers: equal is proof; a conflict counts only when both sides have the same kind of id
+    id_conflict = False
+    if a.li_id and b.li_id:
+        if a.li_id == b.li_id:
+            return _result(SAME, "linkedin_id", 100.0, a, b)
+        id_conflict = True
+    if a.li_slug and b.li_slug:
+        if a.li_slug == b.li_slug:
+            return _result(SAME, "linkedin_slug", 100.0, a, b)
+        id_conflict = True
+    if a.domain and b.domain and a.domain == b.domain:
+        return _result(SAME, "domain", 100.0, a, b)
+    extra: dict[str, Any] = {"identifier_conflict": True} if id_conflict else {}
+
+    # 2. aliases: the records' own (rebrands, "(Google)") and the configured alias table
+    a_names = (a.keys, *a.other_names)
+    b_names = (b.keys, *b.other_names)
+    if (a.other_names or b.other_names) and _any_equal(a_names, b_names) and not _equal(a.keys, b.keys):
+        return _result(SAME, "alias", 100.0, a, b, **extra)
+    alias_index = _table_index(config, "aliases") if config.aliases else None
+    if alias_index and _groups(a, alias_index) & _groups(b, alias_index):
+        return _result(SAME, "alias_table", 100.0, a, b, **extra)
+
+    # 3. names (equal names are the same company, whatever parents the records name)
+    ak, bk = a.keys, b.keys
+    if ak is None or bk is None:
+        if id_conflict:
+            return _result(DIFFERENT, "identifier_conflict", None, a, b, **extra)
+        return _result(UNKNOWN, "no_name", None, a, b, **extra)
+    if _equal(ak, bk):
+        if id_conflict:
+            return _result(RELATED, "name_equal_identifier_conflict", 100.0, a, b, **extra)
+        return _result(SAME, "name_equal", 100.0, a, b)
+    a_set, b_set = set(ak.tokens), set(bk.tokens)
+    subset = a_set < b_set or b_set < a_set
+    if subset and ak.core == bk.core:  # "KPMG International" / "KPMG": only generic words differ
+        kind = RELATED if id_conflict else SAME
+        return _result(kind, "name_equal_but_generic_words", 100.0, a, b, **extra)
+    # 4. affiliates: parent / subsidiary / sister companies
+    if (
+        _any_equal((b.parent,), a_names)
+        or _any_equal((a.parent,), b_names)
+        or (a.parent is not None and _equal(a.parent, b.parent))
+    ):
+        return _result(RELATED, "affiliate", None, a, b, **extra)
+    if config.affiliates and (
+        _groups(a, _table_index(config, "affiliates")) & _groups(b, _table_index(config, "affiliates"))
+    ):
+        return _result(RELATED, "affiliate_table", None, a, b, **extra)
+
+    # 5. the rest of the names
+    if ak.script != bk.script:
+        # "삼성전자" / "Samsung Electronics": a transliteration is not a translation; names cannot tell
+        return _result(UNKNOWN, "names_in_different_scripts", None, a, b, **extra)
+    compatible = _tokens_compatible(ak, bk)
+    typo = _typo_distance(ak, bk, config) if compatible else None
+    if typo is not None:
+        kind = RELATED if id_conflict else SAME
+        return _result(kind, "name_typo", None, a, b, edits=typo, **extra)
+    short, long_ = (ak, bk) if ak.acronym_form else (bk, ak)
+    if short.acronym_form and long_.acronym and short.acronym_form == long_.acronym:
+        kind = SAME if config.acronym_policy == SAME and not id_conflict else RELATED
+        return _result(kind, "acronym", None, a, b, acronym=short.acronym_form, **extra)
+    if subset:  # "Bank" / "Bank of America": never proof of the same company, nor of a different one
+        return _result(RELATED, "name_subset", None, a, b, **extra)
+    ts = token_sort_ratio(ak.norm, bk.norm)
+    a_ns = "".join(ak.tokens)
+    b_ns = "".join(bk.tokens)
+    ns = ratio(a_ns, b_ns)
+    best = max(ts, ns)
+    scores = {"token_sort": round(ts, 1), "nospace": round(ns, 1), **extra}
+    if (
+        best >= config.employer_same_score
+        and compatible
+        and min(len(a_ns), len(b_ns)) >= config.employer_fuzzy_min_length
+    ):
+        kind = RELATED if id_conflict else SAME
+        return _result(kind, "name_fuzzy", best, a, b, **scores)
+    if best <= config.employer_different_score and ("?" in a_ns or "?" in b_ns):
+        # a name with unreadable characters (encoding debris) is no proof of a different company
+        return _result(RELATED, "name_unreadable", best, a, b, **scores)
+    if best <= config.employer_different_score:
+        if short.acronym_form and _abbreviates(short.acronym_form, "".join(long_.tokens)):
+            # "VW" / "Volkswagen", "MSFT" / "Microsoft": maybe an abbreviation or ticker, not proof
+            return _result(RELATED, "possible_abbreviation", best, a, b, **scores)
+        return _result(DIFFERENT, "names_differ", best, a, b, **scores)
+    if id_conflict:
+        return _result(DIFFERENT, "identifier_conflict", best, a, b, **scores)
+    rest = _beyond_common_words(ak, bk)
+    if rest is not None and rest <= config.employer_different_score:
+        # "General Motors" / "General Mills", "DNB Bank" / "Klarna Bank": only common words are shared
+        return _result(
+            DIFFERENT, "names_differ_beyond_common_words", best, a, b, rest=round(rest, 1), **scores
+        )
+    return _result(RELATED, "name_similar", best, a, b, **scores)
+
+
+@lru_cache(maxsize=65536)
+def _match_cached(account: AccountRecord, company: Company, config: MatchingConfig) -> EmployerMatch:
+    return _compare(_account_side(account), _company_side(company), config)
+
+
+def match_employer(
+    account: AccountRecord, company: Company, config: MatchingConfig = DEFAULT
+) -> EmployerMatch:
+    """Compare the account with a profile's company. Pure; cached per (account, company, config).
+
+    The returned ``evidence`` dict is shared with the cache: copy it before changing it.
+    """
+    try:
+        return _match_cached(account, company, config)
+    except TypeError:  # a record holding a list instead of a tuple is unhashable: compare uncached
+        return _compare(_account_side.__wrapped__(account), _company_side.__wrapped__(company), config)
+
+
+def clear_caches() -> None:
+    for fn in (_account_side, _company_side, _table_index, _match_cached):
+        fn.cache_clear()

@@ -1,0 +1,237 @@
+"""Is the profile the CRM contact? Profile URL and e-mail identify; the name only supports or vetoes.
+
+Strengths:
+- ``strong``: the LinkedIn profile URL or the e-mail address is the same (and the names do not clash,
+  and the source's likelihood is not below ``min_match_likelihood``).
+- ``weak``: only the name agrees (a namesake is possible).
+- ``none``: too little agrees.
+- ``conflict``: the profile URLs differ, or an identifier agrees but the names clash.
+
+Nicknames ("Bob" / "Robert") only ever *accept* a given-name difference; a missing nickname
+relation never rejects one (the nicknames data is English-only and noisy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from nicknames import NickNamer
+from rapidfuzz.fuzz import ratio
+
+from .config import DEFAULT, MatchingConfig
+from .linkedin import linkedin_person_slug
+from .normalise import person_name_forms, script_of, without_particles
+from .records import ContactRecord, Profile
+
+STRONG = "strong"
+WEAK = "weak"
+NONE = "none"
+CONFLICT = "conflict"
+
+
+#: name categories that count as the same name (a weak match without an identifier)
+NAME_AGREES = frozenset({"full", "swapped", "middle_name", "initial", "nickname"})
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMatch:
+    strength: str  # strong | weak | none | conflict
+    basis: str  # "profile_url", "email", "name", "profile_url_differs", ...
+    score: float | None  # the name score (0-100), None when names could not be compared
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    given: frozenset[str]  # first given name per spelling, plus the whole given part without spaces
+    given_main: str
+    middle: frozenset[str]
+    surname: frozenset[str]  # whole surname per spelling (with and without particles, without spaces)
+    surname_tokens: frozenset[str]  # single surname words, for double surnames
+    surname_main: str
+    script: str  # "latin" or "other": names in different scripts are not compared
+
+
+@lru_cache(maxsize=131072)
+def _name(first: str | None, middle: str | None, last: str | None, full: str | None) -> _Name | None:
+    first_forms = person_name_forms(first)
+    last_forms = person_name_forms(last)
+    middle_forms = person_name_forms(middle)
+    splits: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
+    if first_forms or last_forms:
+        for i in range(max(len(first_forms), len(last_forms))):
+            f = first_forms[min(i, len(first_forms) - 1)] if first_forms else ()
+            la = last_forms[min(i, len(last_forms) - 1)] if last_forms else ()
+            splits.append((f[:1], f[1:], la))
+    elif full:
+        if "," in full:  # "Müller, Hans"
+            last_part, _, first_part = full.partition(",")
+            for f, la in zip(person_name_forms(first_part), person_name_forms(last_part), strict=False):
+                splits.append((f[:1], f[1:], la))
+        else:
+            for tokens in person_name_forms(full):
+                if len(tokens) == 1:
+                    splits.append(((), (), tokens))
+                else:
+                    splits.append((tokens[:1], tokens[1:-1], tokens[-1:]))
+    if not splits:
+        return None
+    given: set[str] = set()
+    mids: set[str] = set()
+    surname: set[str] = set()
+    surname_tokens: set[str] = set()
+    for g, m, s in splits:
+        if g:
+            given.add(g[0])
+        if g and m and first_forms:
+            given.add("".join(g + m))  # "Hans-Peter" == "Hanspeter"
+        mids.update(m)
+        if s:
+            surname.add("".join(s))
+            surname.add("".join(without_particles(s)))
+            surname_tokens.update(without_particles(s))
+    for forms in middle_forms:
+        mids.update(forms)
+    g0, _, s0 = splits[0]
+    script = "other" if "other" in (script_of(first), script_of(last), script_of(full)) else "latin"
+    return _Name(
+        frozenset(given),
+        g0[0] if g0 else "",
+        frozenset(mids),
+        frozenset(surname),
+        frozenset(surname_tokens),
+        "".join(s0),
+        script,
+    )
+
+
+@lru_cache(maxsize=1)
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=65536)
+def nickname_related(a: str, b: str) -> bool:
+    """True if the nicknames data links the two given names (either direction, or a shared canonical)."""
+    if not a or not b or a == b:
+        return False
+    nn = _nicknamer()
+    return (
+        b in nn.nicknames_of(a)
+        or a in nn.nicknames_of(b)
+        or b in nn.canonicals_of(a)
+        or a in nn.canonicals_of(b)
+        or bool(nn.canonicals_of(a) & nn.canonicals_of(b))
+    )
+
+
+def _agree(a: frozenset[str], b: frozenset[str], a_main: str, b_main: str, threshold: float) -> float:
+    """100 if any spelling is equal, else the ratio of the main spellings if >= threshold, else 0."""
+    if a & b:
+        return 100.0
+    if a_main and b_main and min(len(a_main), len(b_main)) >= 4:
+        score = ratio(a_main, b_main)
+        if score >= threshold:
+            return score
+    return 0.0
+
+
+def compare_names(c: _Name | None, p: _Name | None, threshold: float) -> tuple[str, float | None]:
+    """(category, score): full | swapped | middle_name | initial | nickname | surname_only | given_only |
+    different_scripts | mismatch | missing."""
+    if c is None or p is None:
+        return "missing", None
+    if c.script != p.script:  # "山田 太郎" / "Taro Yamada": a transliteration is no reading of the name
+        return "different_scripts", None
+    sur = _agree(c.surname, p.surname, c.surname_main, p.surname_main, threshold)
+    double = len(c.surname_tokens) > 1 or len(p.surname_tokens) > 1
+    if not sur and double and c.surname_tokens & p.surname_tokens:
+        sur = 90.0  # double surname: "García Márquez" / "García"
+    if not c.given or not p.given:
+        return ("surname_only", sur) if sur else ("missing", None)
+    given = _agree(c.given, p.given, c.given_main, p.given_main, threshold)
+    if sur and given:
+        return "full", min(sur, given)
+    if not sur and not given and (c.given & p.surname_tokens) and (c.surname_tokens & p.given):
+        return "swapped", 95.0  # "Zhang Wei" / "Wei Zhang"
+    if sur:
+        g, pg = c.given_main, p.given_main
+        if (c.given & p.middle) or (p.given & c.middle):
+            return "middle_name", sur  # goes by the middle name
+        if (len(g) == 1 or len(pg) == 1) and g[:1] == pg[:1]:
+            return "initial", sur
+        if nickname_related(g, pg):
+            return "nickname", sur  # support only: no relation in the data never rejects
+        return "surname_only", sur
+    if given:
+        return "given_only", given
+    return "mismatch", 0.0
+
+
+def match_person(contact: ContactRecord, profile: Profile, config: MatchingConfig = DEFAULT) -> PersonMatch:
+    """How sure we are that ``profile`` is ``contact``. Pure; never raises on missing fields."""
+    c_name = _name(contact.first_name, contact.middle_name, contact.last_name, contact.full_name)
+    p_name = _name(profile.first_name, profile.middle_name, profile.last_name, profile.full_name)
+    category, score = compare_names(c_name, p_name, config.person_name_score)
+
+    url: str | None = None
+    c_slug = linkedin_person_slug(contact.profile_url)
+    p_slug = linkedin_person_slug(profile.profile_url)
+    if c_slug and p_slug:
+        url = "match" if c_slug == p_slug else "differs"
+    elif c_slug and "profile_url" in profile.matched_on:
+        url = "match"  # the source found this profile by the contact's URL
+    email: str | None = None
+    c_email = (contact.email or "").strip().lower()
+    if c_email and "@" in c_email:
+        p_emails = {e.strip().lower() for e in profile.emails if isinstance(e, str)}
+        if c_email in p_emails or "email" in profile.matched_on:
+            email = "match"
+        elif p_emails:
+            email = "no_match"
+            domain = c_email.rsplit("@", 1)[1]
+            if domain not in config.free_mail_domains and any(e.endswith("@" + domain) for e in p_emails):
+                email = "same_domain"  # another address at the contact's (work) domain
+    likelihood = profile.match_likelihood
+    likelihood_low = likelihood is not None and likelihood < config.min_match_likelihood
+
+    if url == "differs":
+        strength, basis = CONFLICT, "profile_url_differs"
+    elif (url == "match" or email == "match") and category == "mismatch":
+        strength, basis = CONFLICT, "identifier_matches_but_name_differs"
+    elif url == "match":
+        strength, basis = STRONG, "profile_url"
+    elif email == "match":
+        strength, basis = STRONG, "email"
+    elif (
+        email == "same_domain"
+        and config.strong_name_with_email_domain
+        and category == "full"
+        and score is not None
+        and score >= 100
+    ):
+        strength, basis = STRONG, "name_and_email_domain"
+    elif category in NAME_AGREES:
+        strength, basis = WEAK, "name"
+    else:
+        strength, basis = NONE, "name_" + category if category != "mismatch" else "name_differs"
+    if strength == STRONG and likelihood_low:
+        strength, basis = WEAK, basis + "_low_likelihood"
+
+    evidence: dict[str, Any] = {"strength": strength, "basis": basis, "name": category}
+    if score is not None:
+        evidence["name_score"] = round(score, 1)
+    if url:
+        evidence["profile_url"] = url
+    if email:
+        evidence["email"] = email
+    if profile.match_likelihood is not None:
+        evidence["likelihood"] = profile.match_likelihood
+    return PersonMatch(strength, basis, None if score is None else round(score, 1), evidence)
+
+
+def clear_caches() -> None:
+    _name.cache_clear()
+    nickname_related.cache_clear()
