@@ -10,10 +10,18 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class ConfigError(ValueError):
@@ -23,7 +31,7 @@ class ConfigError(ValueError):
 class DataverseAuthMode(StrEnum):
     MANAGED_IDENTITY = "managed_identity"
     DEFAULT_CREDENTIAL = "default_credential"
-    CLIENT_SECRET = "client_secret"
+    CLIENT_SECRET = "client_secret"  # noqa: S105 - the name of an auth mode, not a secret
     CERTIFICATE = "certificate"
     LOCAL = "local"
 
@@ -114,10 +122,64 @@ class DataverseConfig(BaseModel):
         return f"{self.url}/.default"
 
 
+class ProfileSourceKind(StrEnum):
+    FILE = "file"
+    PDL = "pdl"
+
+
+PDL_DEFAULT_BASE_URL = "https://api.peopledatalabs.com"
+PDL_MAX_BATCH_SIZE = 100  # the bulk endpoint's documented maximum
+
+
+class ProfileSourceConfig(BaseModel):
+    """Which person-profile source to use (docs/profile-sources.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ProfileSourceKind = ProfileSourceKind.FILE
+    file: str | None = Field(default=None, description="Local path, blob URL or blob://<container>/<name>")
+    file_format: Literal["jsonl", "csv"] | None = None
+    storage_connection: SecretStr | None = None
+    storage_account_url: str | None = None
+    pdl_api_key: SecretStr | None = None
+    pdl_base_url: str = PDL_DEFAULT_BASE_URL
+    pdl_min_likelihood: Annotated[int, Field(ge=0, le=10)] = 6
+    pdl_batch_size: Annotated[int, Field(ge=1, le=PDL_MAX_BATCH_SIZE)] = 80
+    pdl_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    pdl_max_retries: Annotated[int, Field(ge=0, le=20)] = 5
+    pdl_max_lookups: Annotated[int | None, Field(ge=0)] = None
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _lowercase_kind(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("pdl_base_url")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not (value.startswith("https://") or (value.startswith("http://") and is_loopback_url(value))):
+            raise ValueError("must be an https:// URL (plain http only on loopback, for the replay server)")
+        return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> ProfileSourceConfig:
+        if self.kind is ProfileSourceKind.FILE and not (self.file or "").strip():
+            raise ValueError("PROFILE_SOURCE=file needs PROFILE_FILE")
+        if self.kind is ProfileSourceKind.PDL and (
+            self.pdl_api_key is None or not self.pdl_api_key.get_secret_value().strip()
+        ):
+            raise ValueError("PROFILE_SOURCE=pdl needs PDL_API_KEY")
+        return self
+
+
 class AppConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     dataverse: DataverseConfig
+    profiles: ProfileSourceConfig | None = Field(
+        default=None, description="None until a PROFILE_* / PDL_* setting is given"
+    )
     storage_connection: SecretStr | None = Field(
         default=None, description="Connection string for state storage (Azurite locally)"
     )
@@ -145,20 +207,55 @@ DATAVERSE_SETTINGS: dict[str, str] = {
     "DATAVERSE_OPTION_VALUE_PREFIX": "option_value_prefix",
     "DATAVERSE_TARGET_COLUMN": "target_column",
 }
+PROFILE_SETTINGS: dict[str, str] = {
+    "PROFILE_SOURCE": "kind",
+    "PROFILE_FILE": "file",
+    "PROFILE_FILE_FORMAT": "file_format",
+    "PROFILE_STORAGE_CONNECTION": "storage_connection",
+    "PROFILE_STORAGE_ACCOUNT_URL": "storage_account_url",
+    "PDL_API_KEY": "pdl_api_key",
+    "PDL_BASE_URL": "pdl_base_url",
+    "PDL_MIN_LIKELIHOOD": "pdl_min_likelihood",
+    "PDL_BATCH_SIZE": "pdl_batch_size",
+    "PDL_TIMEOUT_SECONDS": "pdl_timeout_seconds",
+    "PDL_MAX_RETRIES": "pdl_max_retries",
+    "PDL_MAX_LOOKUPS": "pdl_max_lookups",
+}
 APP_SETTINGS: dict[str, str] = {
     "STATE_STORAGE_CONNECTION": "storage_connection",
     "STATE_STORAGE_ACCOUNT_URL": "storage_account_url",
 }
 
 
-def _problems(exc: ValidationError, settings: Mapping[str, str]) -> list[str]:
+def _problems(exc: ValidationError, settings: Mapping[str, str], cross_field: str) -> list[str]:
     name_by_field = {field: setting for setting, field in settings.items()}
     problems = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
-        # Cross-field errors (auth mode) have no location: they are about DATAVERSE_AUTH.
-        problems.append(f"{name_by_field.get(field, 'DATAVERSE_AUTH')}: {error['msg']}")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        # Cross-field errors have no location; they are about the setting that picks the mode.
+        problems.append(f"{name_by_field.get(field, cross_field)}: {message}")
     return problems
+
+
+def _present(env: Mapping[str, str], settings: Mapping[str, str]) -> dict[str, str]:
+    return {field: env[name].strip() for name, field in settings.items() if env.get(name, "").strip()}
+
+
+# blob:// profile files fall back to the state storage account when no own connection is set.
+_PROFILE_STORAGE_FALLBACK = "STATE_STORAGE_CONNECTION"
+
+
+def load_profile_config(environ: Mapping[str, str] | None = None) -> ProfileSourceConfig:
+    """The profile-source part of the settings; ``ConfigError`` names each bad setting."""
+    env = os.environ if environ is None else environ
+    values = _present(env, PROFILE_SETTINGS)
+    if "storage_connection" not in values and env.get(_PROFILE_STORAGE_FALLBACK, "").strip():
+        values["storage_connection"] = env[_PROFILE_STORAGE_FALLBACK].strip()
+    try:
+        return ProfileSourceConfig(**values)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_problems(exc, PROFILE_SETTINGS, "PROFILE_SOURCE"))) from None
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> AppConfig:
@@ -168,11 +265,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> AppConfig:
     so a secret cannot leak into a log through a config error.
     """
     env = os.environ if environ is None else environ
-
-    def present(settings: Mapping[str, str]) -> dict[str, str]:
-        return {field: env[name] for name, field in settings.items() if env.get(name, "").strip()}
-
-    dataverse_values = present(DATAVERSE_SETTINGS)
+    dataverse_values = _present(env, DATAVERSE_SETTINGS)
     if "url" not in dataverse_values:
         raise ConfigError("DATAVERSE_URL: missing; set it to the organisation URL")
     problems: list[str] = []
@@ -180,10 +273,16 @@ def load_config(environ: Mapping[str, str] | None = None) -> AppConfig:
     try:
         dataverse = DataverseConfig(**dataverse_values)
     except ValidationError as exc:
-        problems += _problems(exc, DATAVERSE_SETTINGS)
+        problems += _problems(exc, DATAVERSE_SETTINGS, "DATAVERSE_AUTH")
+    profiles = None
+    if any(env.get(name, "").strip() for name in PROFILE_SETTINGS):
+        try:
+            profiles = load_profile_config(env)
+        except ConfigError as exc:
+            problems.append(str(exc))
     if problems or dataverse is None:
         raise ConfigError("; ".join(problems))
     try:
-        return AppConfig(dataverse=dataverse, **present(APP_SETTINGS))
+        return AppConfig(dataverse=dataverse, profiles=profiles, **_present(env, APP_SETTINGS))
     except ValidationError as exc:
-        raise ConfigError("; ".join(_problems(exc, APP_SETTINGS))) from None
+        raise ConfigError("; ".join(_problems(exc, APP_SETTINGS, "STATE_STORAGE_CONNECTION"))) from None

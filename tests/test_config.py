@@ -50,7 +50,9 @@ def test_bad_settings_are_named(env: dict[str, str], setting: str) -> None:
 def test_client_secret_mode_names_what_is_missing_and_never_echoes_the_secret() -> None:
     secret = "s3cr3t-value-that-must-not-leak"
     with pytest.raises(ConfigError) as info:
-        load_config({"DATAVERSE_URL": ORG, "DATAVERSE_AUTH": "client_secret", "DATAVERSE_CLIENT_SECRET": secret})
+        load_config(
+            {"DATAVERSE_URL": ORG, "DATAVERSE_AUTH": "client_secret", "DATAVERSE_CLIENT_SECRET": secret}
+        )
     assert "tenant_id" in str(info.value)
     assert "client_id" in str(info.value)
     assert secret not in str(info.value)

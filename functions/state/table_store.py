@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -9,7 +10,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from functions.config import AppConfig
 
@@ -53,7 +54,9 @@ def build_table_service(config: AppConfig) -> TableServiceClient:
         from azure.identity import DefaultAzureCredential  # imported lazily: no I/O at import time
 
         return TableServiceClient(endpoint=config.storage_account_url, credential=DefaultAzureCredential())
-    raise ValueError("state storage is not configured: set STATE_STORAGE_CONNECTION or STATE_STORAGE_ACCOUNT_URL")
+    raise ValueError(
+        "state storage is not configured: set STATE_STORAGE_CONNECTION or STATE_STORAGE_ACCOUNT_URL"
+    )
 
 
 class TableStore:
@@ -65,10 +68,8 @@ class TableStore:
 
     def ensure(self) -> TableStore:
         """Create the table if it does not exist yet (idempotent)."""
-        try:
+        with contextlib.suppress(ResourceExistsError):
             self._table.create_table()
-        except ResourceExistsError:
-            pass
         return self
 
     def get(self, partition_key: str, row_key: str) -> dict[str, Any] | None:

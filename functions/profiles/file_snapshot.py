@@ -1,0 +1,952 @@
+"""Profile snapshot file (JSONL or CSV, local or in Azure Blob storage) as a profile source.
+
+The file is streamed once (``load()``, or the first ``lookup``) into a compact in-memory index and
+never held raw: each profile is stored as a deflated positional JSON record in one ``bytearray``, and
+the look-up keys (profile URL, email, name + company, name + company domain) are 64-bit hashes in
+sorted ``array`` columns, searched with ``bisect``. A hit is decoded and checked against the query, so
+a hash collision can never return the wrong person. Roughly 150-300 bytes per profile plus 12 bytes
+per key: 1,000,000 profiles take some 250-400 MB (see docs/profile-sources.md, "Limits").
+
+Row problems (bad JSON, missing ``profile_id``, wrong types, bad dates, several primary positions,
+duplicate ids, bad encoding) are counted in ``stats.rows_malformed[reason]`` with the line numbers of
+the first few, and that profile is skipped; they are never fatal. File-level problems (missing file,
+unknown format, CSV without a ``profile_id`` column) raise ``ProfileSourceError``.
+
+The schema is documented in docs/profile-sources.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import logging
+import threading
+import time
+import zlib
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import IO, Any
+from urllib.parse import unquote, urlsplit
+
+from functions.matching.records import Company, Position, Profile
+
+from .base import (
+    LookupResult,
+    LookupStats,
+    ProfileQuery,
+    ProfileSourceAuthError,
+    ProfileSourceConfigError,
+    ProfileSourceError,
+    ProfileSourceUnavailable,
+    fold_name,
+    normalise_company_name,
+    normalise_date,
+    normalise_domain,
+    normalise_email,
+    normalise_profile_url,
+    with_content_hash,
+)
+from .pdl_records import is_pdl_record, pdl_record_to_profile
+
+__all__ = ["CSV_COLUMNS", "FileSnapshotSource", "SnapshotStats"]
+
+log = logging.getLogger(__name__)
+
+MAX_EXAMPLES = 20  # malformed rows reported with their line numbers
+
+CSV_COLUMNS = (
+    "profile_id",
+    "full_name",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "profile_url",
+    "emails",
+    "last_verified",
+    "last_changed",
+    "company_name",
+    "company_website",
+    "company_linkedin_id",
+    "company_linkedin_url",
+    "company_aliases",
+    "company_parent_name",
+    "title",
+    "start_date",
+    "end_date",
+    "is_primary",
+)
+_POSITION_COLUMNS = CSV_COLUMNS[9:]
+_TRUE = frozenset({"true", "1", "yes", "y", "x"})
+_FALSE = frozenset({"false", "0", "no", "n", ""})
+
+_MASK64 = (1 << 64) - 1
+_WBITS = -12  # raw deflate, 4 KB window: records are small, and a small state is fast to set up
+# Preset dictionary for the per-record deflate: strings most records share.
+_ZDICT = (
+    b'null,null,null,[],"linkedin.com/company/","linkedin.com/in/",".com","gmail.com",'
+    b'"-01","2020","2021","2022","2023","2024","2025",1],[[null,0]]]'
+)
+
+
+class _Malformed(Exception):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(slots=True)
+class SnapshotStats:
+    """What loading the file found. ``rows_malformed`` counts skipped rows (JSONL lines, CSV rows)
+    by reason; ``malformed_examples`` lists the first ``MAX_EXAMPLES`` as (line, reason, detail) -
+    details name the field, never its value."""
+
+    rows_read: int = 0
+    rows_malformed: Counter[str] = field(default_factory=Counter)
+    malformed_examples: list[tuple[int, str, str]] = field(default_factory=list)
+    profiles_loaded: int = 0
+    profiles_rejected: int = 0  # profiles skipped because one of their rows was malformed
+    index_bytes: int = 0  # memory held by the index (records + key columns)
+    load_seconds: float = 0.0
+
+    def malformed(self, line: int, reason: str, detail: str = "") -> None:
+        self.rows_malformed[reason] += 1
+        if len(self.malformed_examples) < MAX_EXAMPLES:
+            self.malformed_examples.append((line, reason, detail))
+
+    def as_dict(self) -> dict:
+        return {
+            "rows_read": self.rows_read,
+            "rows_malformed": dict(self.rows_malformed),
+            "malformed_examples": [list(x) for x in self.malformed_examples],
+            "profiles_loaded": self.profiles_loaded,
+            "profiles_rejected": self.profiles_rejected,
+            "index_bytes": self.index_bytes,
+            "load_seconds": round(self.load_seconds, 3),
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing one JSONL line / CSV group into a Profile
+
+
+def _opt_str(obj: Mapping, key: str, where: str = "") -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Malformed("wrong_type", f"{where}{key}: expected a string")
+    return value.strip() or None
+
+
+def _opt_date(obj: Mapping, key: str, where: str = "") -> str | None:
+    try:
+        return normalise_date(obj.get(key))
+    except ValueError:
+        raise _Malformed("bad_date", f"{where}{key}: expected YYYY, YYYY-MM or YYYY-MM-DD") from None
+
+
+def _profile_id(value: object) -> str:
+    if isinstance(value, bool):
+        raise _Malformed("wrong_type", "profile_id: expected a string")
+    if isinstance(value, int):
+        return str(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise _Malformed("missing_profile_id", "profile_id: missing or empty")
+    if not isinstance(value, str):
+        raise _Malformed("wrong_type", "profile_id: expected a string")
+    return value.strip()
+
+
+def _str_list(value: object, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise _Malformed("wrong_type", f"{where}: expected a list of strings")
+    return [x.strip() for x in value if x.strip()]
+
+
+def _emails(values: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        email = normalise_email(value)
+        if email and email not in out:
+            out.append(email)
+    return tuple(out)
+
+
+def _check_primary(positions: Sequence[Position]) -> None:
+    if sum(1 for p in positions if p.is_primary) > 1:
+        raise _Malformed("multiple_primary", "positions: more than one is_primary")
+
+
+def _position_from_json(raw: object, index: int) -> Position:
+    where = f"positions[{index}]."
+    if not isinstance(raw, Mapping):
+        raise _Malformed("wrong_type", f"positions[{index}]: expected an object")
+    company_raw = raw.get("company")
+    if company_raw is None:
+        company_raw = {}
+    if not isinstance(company_raw, Mapping):
+        raise _Malformed("wrong_type", f"{where}company: expected an object")
+    cw = where + "company."
+    linkedin_id = company_raw.get("linkedin_id")
+    if isinstance(linkedin_id, int) and not isinstance(linkedin_id, bool):
+        linkedin_id = str(linkedin_id)
+    company = Company(
+        name=_opt_str(company_raw, "name", cw),
+        website=_opt_str(company_raw, "website", cw),
+        linkedin_id=_opt_str({"linkedin_id": linkedin_id}, "linkedin_id", cw),
+        linkedin_url=_opt_str(company_raw, "linkedin_url", cw),
+        aliases=tuple(_str_list(company_raw.get("aliases"), cw + "aliases")),
+        parent_name=_opt_str(company_raw, "parent_name", cw),
+    )
+    is_primary = raw.get("is_primary", False)
+    if is_primary is None:
+        is_primary = False
+    if not isinstance(is_primary, bool):
+        raise _Malformed("wrong_type", f"{where}is_primary: expected true or false")
+    return Position(
+        company=company,
+        title=_opt_str(raw, "title", where),
+        start_date=_opt_date(raw, "start_date", where),
+        end_date=_opt_date(raw, "end_date", where),
+        is_primary=is_primary,
+    )
+
+
+def _profile_from_json(obj: object) -> Profile:
+    if not isinstance(obj, dict):
+        raise _Malformed("not_an_object", "line is not a JSON object")
+    if is_pdl_record(obj):
+        try:
+            return pdl_record_to_profile(obj, source="file")
+        except ValueError:
+            raise _Malformed("missing_profile_id", "PDL record without id") from None
+    positions_raw = obj.get("positions")
+    if positions_raw is None:
+        positions_raw = []
+    if not isinstance(positions_raw, list):
+        raise _Malformed("wrong_type", "positions: expected a list")
+    positions = tuple(_position_from_json(p, i) for i, p in enumerate(positions_raw))
+    _check_primary(positions)
+    profile_url = _opt_str(obj, "profile_url")
+    return Profile(
+        profile_id=_profile_id(obj.get("profile_id")),
+        source="file",
+        full_name=_opt_str(obj, "full_name"),
+        first_name=_opt_str(obj, "first_name"),
+        middle_name=_opt_str(obj, "middle_name"),
+        last_name=_opt_str(obj, "last_name"),
+        profile_url=normalise_profile_url(profile_url),
+        emails=_emails(_str_list(obj.get("emails"), "emails")),
+        positions=positions,
+        last_verified=_opt_date(obj, "last_verified"),
+        last_changed=_opt_date(obj, "last_changed"),
+    )
+
+
+class _CsvGroup:
+    """The rows of one profile in a CSV (consecutive rows with the same profile_id)."""
+
+    def __init__(self, profile_id: str, line: int) -> None:
+        self.profile_id = profile_id
+        self.line = line
+        self.fields: dict[str, str | None] = {}
+        self.emails: list[str] = []
+        self.positions: list[Position] = []
+        self.bad = False
+
+    def add(self, row: Mapping[str, str]) -> None:
+        for key in ("full_name", "first_name", "middle_name", "last_name", "profile_url"):
+            value = (row.get(key) or "").strip()
+            if value and not self.fields.get(key):
+                self.fields[key] = value
+        for key in ("last_verified", "last_changed"):
+            value = _opt_date(row, key)
+            if value and not self.fields.get(key):
+                self.fields[key] = value
+        self.emails += [e for e in (row.get("emails") or "").split(";") if e.strip()]
+        if not any((row.get(c) or "").strip() for c in _POSITION_COLUMNS):
+            return
+        primary_text = (row.get("is_primary") or "").strip().lower()
+        if primary_text not in _TRUE and primary_text not in _FALSE:
+            raise _Malformed("wrong_type", "is_primary: expected true/false, 1/0 or yes/no")
+        aliases = tuple(a.strip() for a in (row.get("company_aliases") or "").split(";") if a.strip())
+        self.positions.append(
+            Position(
+                company=Company(
+                    name=(row.get("company_name") or "").strip() or None,
+                    website=(row.get("company_website") or "").strip() or None,
+                    linkedin_id=(row.get("company_linkedin_id") or "").strip() or None,
+                    linkedin_url=(row.get("company_linkedin_url") or "").strip() or None,
+                    aliases=aliases,
+                    parent_name=(row.get("company_parent_name") or "").strip() or None,
+                ),
+                title=(row.get("title") or "").strip() or None,
+                start_date=_opt_date(row, "start_date"),
+                end_date=_opt_date(row, "end_date"),
+                is_primary=primary_text in _TRUE,
+            )
+        )
+
+    def profile(self) -> Profile:
+        _check_primary(self.positions)
+        return Profile(
+            profile_id=self.profile_id,
+            source="file",
+            full_name=self.fields.get("full_name"),
+            first_name=self.fields.get("first_name"),
+            middle_name=self.fields.get("middle_name"),
+            last_name=self.fields.get("last_name"),
+            profile_url=normalise_profile_url(self.fields.get("profile_url")),
+            emails=_emails(self.emails),
+            positions=tuple(self.positions),
+            last_verified=self.fields.get("last_verified"),
+            last_changed=self.fields.get("last_changed"),
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Compact storage
+
+
+def _encode(profile: Profile) -> bytes:
+    row = [
+        profile.profile_id,
+        profile.full_name,
+        profile.first_name,
+        profile.middle_name,
+        profile.last_name,
+        profile.profile_url,
+        list(profile.emails),
+        profile.last_verified,
+        profile.last_changed,
+        [
+            [
+                p.company.name,
+                p.company.website,
+                p.company.linkedin_id,
+                p.company.linkedin_url,
+                list(p.company.aliases),
+                p.company.parent_name,
+                p.title,
+                p.start_date,
+                p.end_date,
+                1 if p.is_primary else 0,
+            ]
+            for p in profile.positions
+        ],
+    ]
+    raw = json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    compressor = zlib.compressobj(6, zlib.DEFLATED, _WBITS, 2, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
+    return compressor.compress(raw) + compressor.flush()
+
+
+def _decode(blob: bytes) -> Profile:
+    decompressor = zlib.decompressobj(_WBITS, zdict=_ZDICT)
+    row = json.loads(decompressor.decompress(blob) + decompressor.flush())
+    pid, full, first, middle, last, url, emails, verified, changed, positions = row
+    return with_content_hash(
+        Profile(
+            profile_id=pid,
+            source="file",
+            full_name=full,
+            first_name=first,
+            middle_name=middle,
+            last_name=last,
+            profile_url=url,
+            emails=tuple(emails),
+            positions=tuple(
+                Position(
+                    company=Company(
+                        name=p[0],
+                        website=p[1],
+                        linkedin_id=p[2],
+                        linkedin_url=p[3],
+                        aliases=tuple(p[4]),
+                        parent_name=p[5],
+                    ),
+                    title=p[6],
+                    start_date=p[7],
+                    end_date=p[8],
+                    is_primary=bool(p[9]),
+                )
+                for p in positions
+            ),
+            last_verified=verified,
+            last_changed=changed,
+        )
+    )
+
+
+def _key_hash(kind: str, key: str) -> int:
+    # Python's str hash: 64 bits, randomised per process, which is all an in-process index needs.
+    return hash(f"{kind}\x1f{key}") & _MASK64
+
+
+def _name_parts(first: str | None, last: str | None, full: str | None) -> tuple[str, str] | None:
+    """(folded first given name, folded last name) or None."""
+    first_f, last_f = fold_name(first), fold_name(last)
+    if not (first_f and last_f):
+        tokens = fold_name(full).split()
+        if len(tokens) < 2:
+            return None
+        first_f, last_f = first_f or tokens[0], last_f or tokens[-1]
+    return first_f.split()[0], last_f
+
+
+def _first_names_agree(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    return (len(a) == 1 or len(b) == 1) and a[0] == b[0]
+
+
+def _company_keys(position: Position) -> Iterator[str]:
+    for name in (position.company.name, *position.company.aliases):
+        key = normalise_company_name(name)
+        if key:
+            yield "c:" + key
+    domain = normalise_domain(position.company.website)
+    if domain:
+        yield "d:" + domain
+
+
+class _KeyColumn:
+    """(64-bit key hash, record number) pairs; appended while loading, then sorted for bisect."""
+
+    def __init__(self) -> None:
+        self.hashes = array("Q")
+        self.records = array("I")
+
+    def add(self, key_hash: int, record: int) -> None:
+        self.hashes.append(key_hash)
+        self.records.append(record)
+
+    def freeze(self, dead: set[int]) -> None:
+        """Sort by hash, dropping dead records. Sorted bucket by bucket (top 8 bits of the hash), so
+        the transient Python ints of the sort are 1/256 of the column at a time."""
+        buckets_h = [array("Q") for _ in range(256)]
+        buckets_r = [array("I") for _ in range(256)]
+        for key_hash, record in zip(self.hashes, self.records, strict=True):
+            if not dead or record not in dead:
+                buckets_h[key_hash >> 56].append(key_hash)
+                buckets_r[key_hash >> 56].append(record)
+        self.hashes, self.records = array("Q"), array("I")
+        for b in range(256):
+            combined = sorted((h << 32) | r for h, r in zip(buckets_h[b], buckets_r[b], strict=True))
+            buckets_h[b], buckets_r[b] = array("Q"), array("I")
+            self.hashes.extend(c >> 32 for c in combined)
+            self.records.extend(c & 0xFFFFFFFF for c in combined)
+
+    def find(self, key_hash: int) -> list[int]:
+        found: list[int] = []
+        i = bisect_left(self.hashes, key_hash)
+        while i < len(self.hashes) and self.hashes[i] == key_hash:
+            if self.records[i] not in found:
+                found.append(self.records[i])
+            i += 1
+        return found
+
+    def nbytes(self) -> int:
+        return self.hashes.itemsize * len(self.hashes) + self.records.itemsize * len(self.records)
+
+
+# --------------------------------------------------------------------------------------------------
+# Streams: local file or blob, gzip or plain
+
+
+class _ChunkStream(io.RawIOBase):
+    """A readable raw stream over an iterator of byte chunks (``download_blob().chunks()``)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._chunk = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._chunk:
+            try:
+                self._chunk = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self._chunk))
+        buffer[:n] = self._chunk[:n]
+        self._chunk = self._chunk[n:]
+        return n
+
+
+def _display_name(location: str) -> str:
+    """The location without a query string (a SAS token must never reach a log)."""
+    return location.split("?", 1)[0]
+
+
+def _format_of(name: str) -> str | None:
+    lowered = name.split("?", 1)[0].lower().removesuffix(".gz")
+    if lowered.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    if lowered.endswith(".csv"):
+        return "csv"
+    return None
+
+
+class FileSnapshotSource:
+    """Profiles from a JSONL or CSV snapshot, local or in Azure Blob storage, optionally gzipped.
+
+    Args:
+        path_or_blob_url: ``/path/profiles.jsonl`` (``.ndjson``, ``.csv``, each optionally ``.gz``),
+            a blob URL ``https://<account>.blob.core.windows.net/<container>/<name>`` (optionally with a SAS
+            query), or ``blob://<container>/<name>`` (needs ``blob_service``, ``connection_string``
+            or ``account_url``).
+        blob_service: An ``azure.storage.blob.BlobServiceClient`` to read blobs with.
+        connection_string: Storage connection string (Azurite locally), used when no ``blob_service``.
+        account_url: Blob endpoint for ``blob://`` with ``credential`` (default: the app's managed
+            identity through ``DefaultAzureCredential``).
+        credential: Credential for blob URLs; default ``DefaultAzureCredential`` unless the URL has a
+            SAS query.
+        format: ``"jsonl"`` or ``"csv"`` when the name's extension does not say.
+
+    The file is read on ``load()`` or the first ``lookup``; ``stats`` then says what was found.
+    Raises ``ProfileSourceError`` (or ``ProfileSourceAuthError`` for a refused blob) from ``load``
+    when the file cannot be read at all.
+    """
+
+    name = "file"
+
+    def __init__(
+        self,
+        path_or_blob_url: str,
+        *,
+        blob_service: Any | None = None,
+        connection_string: str | None = None,
+        account_url: str | None = None,
+        credential: Any | None = None,
+        format: str | None = None,
+    ) -> None:
+        if not path_or_blob_url or not path_or_blob_url.strip():
+            raise ProfileSourceConfigError("profile file location is empty")
+        self.location = path_or_blob_url.strip()
+        self._blob_service = blob_service
+        self._connection_string = connection_string
+        self._account_url = account_url
+        self._credential = credential
+        self.format = format or _format_of(self.location)
+        if self.format not in ("jsonl", "csv"):
+            raise ProfileSourceConfigError(
+                f"cannot tell the format of {_display_name(self.location)!r}: "
+                "use a .jsonl/.ndjson/.csv name (optionally .gz) or pass format='jsonl'|'csv'"
+            )
+        self.lookup_stats = LookupStats()
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.stats = SnapshotStats()
+        self._loaded = False
+        self._data = bytearray()
+        self._offsets = array("Q", [0])
+        self._lines = array("I")
+        self._dead: set[int] = set()
+        self._ids = _KeyColumn()
+        self._urls = _KeyColumn()
+        self._emails = _KeyColumn()
+        self._names = _KeyColumn()
+
+    def __repr__(self) -> str:
+        return f"FileSnapshotSource({_display_name(self.location)!r}, format={self.format!r})"
+
+    # ---------------------------------------------------------------------------------- opening
+
+    def _blob_client(self) -> Any:
+        from azure.storage.blob import BlobClient, BlobServiceClient
+
+        options = {"max_single_get_size": 4 * 1024 * 1024, "max_chunk_get_size": 4 * 1024 * 1024}
+        if self.location.startswith("blob://"):
+            container, _, blob_name = self.location[len("blob://") :].partition("/")
+            if not container or not blob_name:
+                raise ProfileSourceConfigError("blob location must be blob://<container>/<name>")
+            service = self._blob_service
+            if service is None and self._connection_string:
+                service = BlobServiceClient.from_connection_string(self._connection_string, **options)
+            if service is None and self._account_url:
+                service = BlobServiceClient(
+                    self._account_url, credential=self._default_credential(), **options
+                )
+            if service is None:
+                raise ProfileSourceConfigError(
+                    "a blob:// profile file needs a storage connection string or account URL"
+                )
+            return service.get_blob_client(container, unquote(blob_name))
+        if self._blob_service is not None:
+            credential = self._blob_service.credential
+        elif self._connection_string:
+            service = BlobServiceClient.from_connection_string(self._connection_string)
+            credential = service.credential
+        elif urlsplit(self.location).query:
+            credential = None  # SAS URL
+        else:
+            credential = self._default_credential()
+        return BlobClient.from_blob_url(self.location, credential=credential, **options)
+
+    def _default_credential(self) -> Any:
+        if self._credential is not None:
+            return self._credential
+        from azure.identity import DefaultAzureCredential
+
+        self._credential = DefaultAzureCredential()
+        return self._credential
+
+    def _open(self) -> tuple[IO[bytes], IO[bytes]]:
+        """(stream to read, underlying stream to close): gunzipped when the content is gzip."""
+        if self.location.startswith(("blob://", "https://", "http://")):
+            from azure.core.exceptions import (
+                ClientAuthenticationError,
+                HttpResponseError,
+                ResourceNotFoundError,
+                ServiceRequestError,
+                ServiceResponseError,
+            )
+
+            try:
+                downloader = self._blob_client().download_blob(max_concurrency=1)
+                raw: IO[bytes] = io.BufferedReader(_ChunkStream(downloader.chunks()), 1024 * 1024)
+            except ResourceNotFoundError:
+                raise ProfileSourceError(f"profile blob not found: {_display_name(self.location)}") from None
+            except ClientAuthenticationError as exc:
+                raise ProfileSourceAuthError(
+                    f"profile blob refused: {_display_name(self.location)} ({exc.reason or 'auth'})",
+                    status=getattr(exc, "status_code", None) or 403,
+                ) from None
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                raise ProfileSourceUnavailable(
+                    f"blob storage unreachable for {_display_name(self.location)} ({type(exc).__name__})"
+                ) from None
+            except HttpResponseError as exc:
+                if exc.status_code in (401, 403):
+                    raise ProfileSourceAuthError(
+                        f"profile blob refused: {_display_name(self.location)}", status=exc.status_code
+                    ) from None
+                raise ProfileSourceError(
+                    f"profile blob unreadable: {_display_name(self.location)} (HTTP {exc.status_code})"
+                ) from None
+        else:
+            try:
+                raw = open(self.location, "rb", buffering=1024 * 1024)  # noqa: SIM115 - closed by load()
+            except OSError as exc:
+                raise ProfileSourceError(
+                    f"profile file unreadable: {self.location} ({exc.strerror})"
+                ) from None
+        if raw.peek(2)[:2] == b"\x1f\x8b":  # type: ignore[attr-defined]
+            return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
+        return raw, raw
+
+    # ---------------------------------------------------------------------------------- loading
+
+    def load(self) -> SnapshotStats:
+        """Read the whole file into the index (once; later calls return the same stats).
+
+        Raises ``ProfileSourceError`` when the file cannot be read as a whole (then nothing is kept,
+        and the next call tries again).
+        """
+        from azure.core.exceptions import AzureError
+
+        with self._lock:
+            if self._loaded:
+                return self.stats
+            self._reset()
+            started = time.monotonic()
+            stream, raw = self._open()
+            try:
+                if self.format == "csv":
+                    self._load_csv(stream)
+                else:
+                    self._load_jsonl(stream)
+                self._finish()
+            except (OSError, EOFError, zlib.error, AzureError) as exc:
+                rows = self.stats.rows_read
+                self._reset()
+                raise ProfileSourceError(
+                    f"profile file broken after {rows} rows: {_display_name(self.location)} "
+                    f"({type(exc).__name__})"
+                ) from None
+            except BaseException:
+                self._reset()
+                raise
+            finally:
+                stream.close()
+                raw.close()
+            self.stats.load_seconds = time.monotonic() - started
+            self._loaded = True
+        self._log_summary()
+        return self.stats
+
+    def _lines_of(self, stream: IO[bytes], bad_lines: set[int]) -> Iterator[str]:
+        for number, raw in enumerate(stream, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                bad_lines.add(number)
+                text = raw.decode("utf-8", "replace")
+            if number == 1:
+                text = text.removeprefix("\ufeff")
+            yield text
+
+    def _load_jsonl(self, stream: IO[bytes]) -> None:
+        bad_lines: set[int] = set()
+        for number, line in enumerate(self._lines_of(stream, bad_lines), 1):
+            if not line.strip():
+                continue
+            self.stats.rows_read += 1
+            try:
+                if number in bad_lines:
+                    raise _Malformed("bad_encoding", "line is not valid UTF-8")
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    raise _Malformed("bad_json", "line is not valid JSON") from None
+                profile = _profile_from_json(obj)
+            except _Malformed as exc:
+                self.stats.malformed(number, exc.reason, exc.detail)
+                self.stats.profiles_rejected += 1
+                continue
+            self._add(profile, number)
+
+    def _load_csv(self, stream: IO[bytes]) -> None:
+        """Rows grouped by consecutive profile_id. A row that cannot be read (bad encoding, wrong
+        number of fields) rejects the profile its profile_id cell names; a row without profile_id
+        is skipped alone."""
+        bad_lines: set[int] = set()
+        reader = csv.reader(self._lines_of(stream, bad_lines))
+        header: list[str] | None = None
+        id_column = 0
+        group: _CsvGroup | None = None
+        tainted: set[str] = set()  # profile ids with an unreadable row
+        previous_line = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                self.stats.rows_read += 1
+                self.stats.malformed(reader.line_num, "bad_csv", "row is not valid CSV")
+                previous_line = reader.line_num
+                continue
+            first_line, previous_line = previous_line + 1, reader.line_num
+            if header is None:
+                header = [h.strip().lower().removeprefix("\ufeff") for h in row]
+                if "profile_id" not in header:
+                    raise ProfileSourceError(
+                        f"CSV header of {_display_name(self.location)} has no profile_id column"
+                    )
+                id_column = header.index("profile_id")
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            self.stats.rows_read += 1
+            line = reader.line_num
+            id_cell = row[id_column].strip() if len(row) > id_column else ""
+            try:
+                if any(n in bad_lines for n in range(first_line, line + 1)):
+                    raise _Malformed("bad_encoding", "row is not valid UTF-8")
+                if len(row) != len(header):
+                    raise _Malformed("wrong_column_count", f"{len(row)} fields, header has {len(header)}")
+                values = dict(zip(header, row, strict=True))
+                profile_id = _profile_id(values.get("profile_id"))
+            except _Malformed as exc:
+                self.stats.malformed(line, exc.reason, exc.detail)
+                if id_cell:
+                    tainted.add(id_cell)
+                    if group is not None and group.profile_id == id_cell:
+                        group.bad = True
+                continue
+            if group is None or group.profile_id != profile_id:
+                if group is not None:
+                    self._finish_group(group)
+                group = _CsvGroup(profile_id, line)
+                group.bad = profile_id in tainted
+            if group.bad:
+                continue
+            try:
+                group.add(values)
+            except _Malformed as exc:
+                self.stats.malformed(line, exc.reason, exc.detail)
+                group.bad = True
+        if group is not None:
+            self._finish_group(group)
+
+    def _finish_group(self, group: _CsvGroup) -> None:
+        if group.bad:
+            self.stats.profiles_rejected += 1
+            return
+        try:
+            profile = group.profile()
+        except _Malformed as exc:
+            self.stats.malformed(group.line, exc.reason, exc.detail)
+            self.stats.profiles_rejected += 1
+            return
+        self._add(profile, group.line)
+
+    def _add(self, profile: Profile, line: int) -> None:
+        record = len(self._lines)
+        self._data += _encode(profile)
+        self._offsets.append(len(self._data))
+        self._lines.append(line)
+        self._ids.add(_key_hash("id", profile.profile_id), record)
+        if profile.profile_url:
+            self._urls.add(_key_hash("url", profile.profile_url), record)
+        for email in profile.emails:
+            self._emails.add(_key_hash("email", email), record)
+        name = _name_parts(profile.first_name, profile.last_name, profile.full_name)
+        if name:
+            first, last = name
+            keys = {key for position in profile.positions for key in _company_keys(position)}
+            for key in keys:
+                self._names.add(_key_hash("name", f"{last}|{first[0]}|{key}"), record)
+        self.stats.profiles_loaded += 1
+
+    def _finish(self) -> None:
+        """Sort the key columns; of several profiles with one profile_id keep the last in the file."""
+        self._ids.freeze(set())
+        hashes, records = self._ids.hashes, self._ids.records
+        i = 0
+        while i < len(hashes):
+            j = i + 1
+            while j < len(hashes) and hashes[j] == hashes[i]:
+                j += 1
+            if j - i > 1:
+                by_id: dict[str, list[int]] = {}
+                for k in range(i, j):
+                    by_id.setdefault(self._record(records[k]).profile_id, []).append(records[k])
+                for same in by_id.values():
+                    for record in sorted(same)[:-1]:
+                        self._dead.add(record)
+                        self.stats.malformed(
+                            self._lines[record], "duplicate_profile_id", "a later row has the same profile_id"
+                        )
+                        self.stats.profiles_loaded -= 1
+            i = j
+        for column in (self._ids, self._urls, self._emails, self._names):
+            column.freeze(self._dead)
+        self.stats.index_bytes = (
+            len(self._data)
+            + self._offsets.itemsize * len(self._offsets)
+            + self._lines.itemsize * len(self._lines)
+            + sum(c.nbytes() for c in (self._ids, self._urls, self._emails, self._names))
+        )
+
+    def _log_summary(self) -> None:
+        stats = self.stats
+        log.info(
+            "profile snapshot %s loaded: %d rows, %d profiles, %d malformed, %.1f MB index, %.1f s",
+            _display_name(self.location),
+            stats.rows_read,
+            stats.profiles_loaded,
+            sum(stats.rows_malformed.values()),
+            stats.index_bytes / 1e6,
+            stats.load_seconds,
+        )
+        if stats.rows_malformed:
+            log.warning(
+                "profile snapshot %s: malformed rows skipped %s, first at lines %s",
+                _display_name(self.location),
+                dict(stats.rows_malformed),
+                [line for line, _, _ in stats.malformed_examples[:5]],
+            )
+
+    def _record(self, record: int) -> Profile:
+        return _decode(bytes(self._data[self._offsets[record] : self._offsets[record + 1]]))
+
+    # ---------------------------------------------------------------------------------- look-ups
+
+    def __len__(self) -> int:
+        self.load()
+        return self.stats.profiles_loaded
+
+    def iter_profiles(self) -> Iterator[Profile]:
+        """Every loaded profile, in file order (duplicates resolved)."""
+        self.load()
+        for record in range(len(self._lines)):
+            if record not in self._dead:
+                yield self._record(record)
+
+    def lookup(self, queries: Sequence[ProfileQuery]) -> dict[str, Profile | None]:
+        """Contact id -> profile or None, for every query. See ``lookup_results`` for the reasons."""
+        return {contact_id: result.profile for contact_id, result in self.lookup_results(queries).items()}
+
+    def lookup_results(self, queries: Sequence[ProfileQuery]) -> dict[str, LookupResult]:
+        """Contact id -> ``LookupResult`` (status, profile, detail) for every query."""
+        self.load()
+        results: dict[str, LookupResult] = {}
+        for query in queries:
+            result = self._lookup_one(query)
+            self.lookup_stats.count(result)
+            results[query.contact_id] = result
+        return results
+
+    def _candidates(self, column: _KeyColumn, kind: str, key: str) -> list[Profile]:
+        return [self._record(r) for r in column.find(_key_hash(kind, key)) if r not in self._dead]
+
+    def _lookup_one(self, query: ProfileQuery) -> LookupResult:
+        url = normalise_profile_url(query.profile_url)
+        email = normalise_email(query.email)
+        name = _name_parts(query.first_name, query.last_name, query.full_name)
+        company_keys = []
+        if normalise_company_name(query.company_name):
+            company_keys.append("c:" + normalise_company_name(query.company_name))
+        if normalise_domain(query.company_website):
+            company_keys.append("d:" + normalise_domain(query.company_website))  # type: ignore[operator]
+        if not (url or email or (name and company_keys)):
+            return LookupResult("skipped", detail="no profile URL, email, or name with company")
+        ambiguous: list[str] = []
+        if url:
+            found = [p for p in self._candidates(self._urls, "url", url) if p.profile_url == url]
+            if len(found) == 1:
+                matched_on = (
+                    ("profile_url", "email") if email and email in found[0].emails else ("profile_url",)
+                )
+                return _matched(found[0], matched_on)
+            if found:
+                ambiguous.append(f"{len(found)} profiles with this profile_url")
+        if email:
+            found = [p for p in self._candidates(self._emails, "email", email) if email in p.emails]
+            if len(found) == 1:
+                return _matched(found[0], ("email",))
+            if found:
+                ambiguous.append(f"{len(found)} profiles with this email")
+        if name and company_keys:
+            first, last = name
+            found_by_id: dict[str, Profile] = {}
+            for key in company_keys:
+                for profile in self._candidates(self._names, "name", f"{last}|{first[0]}|{key}"):
+                    candidate = _name_parts(profile.first_name, profile.last_name, profile.full_name)
+                    if (
+                        candidate
+                        and candidate[1] == last
+                        and _first_names_agree(candidate[0], first)
+                        and any(k in company_keys for p in profile.positions for k in _company_keys(p))
+                    ):
+                        found_by_id[profile.profile_id] = profile
+            if len(found_by_id) == 1:
+                return _matched(next(iter(found_by_id.values())), ("name_company",))
+            if found_by_id:
+                ambiguous.append(f"{len(found_by_id)} profiles with this name at this company")
+        if ambiguous:
+            return LookupResult("ambiguous", detail="; ".join(ambiguous))
+        return LookupResult("not_found")
+
+    def close(self) -> None:
+        """Drop the index (the source can be loaded again)."""
+        with self._lock:
+            self._reset()
+
+
+def _matched(profile: Profile, matched_on: tuple[str, ...]) -> LookupResult:
+    return LookupResult("matched", replace(profile, matched_on=matched_on))
