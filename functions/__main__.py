@@ -1,0 +1,99 @@
+"""Command line: ``python -m functions <command>``.
+
+Each command is one small ``run(args) -> exit code`` function plus an ``add_arguments(parser)``,
+registered in ``COMMANDS``; a command that grows gets its own module and is registered here.
+
+Exit codes: 0 success, 1 Dataverse (or provisioning) failure, 2 bad usage or configuration.
+Expected failures print one readable message to stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _provision_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run", action="store_true", help="only read; report what would be created or updated"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="publish contact and opportunity even if nothing changed (after a failed publish)",
+    )
+
+
+def _provision(args: argparse.Namespace) -> int:
+    """Create or repair the solution, columns and views in Dataverse, then print the report."""
+    # Imported here so `--help` and config errors stay fast and work without the client's deps.
+    from functions.config import ConfigError, load_config
+
+    try:
+        config = load_config().dataverse
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from functions.dataverse import build_client, errors
+    from functions.dataverse.provisioning import ProvisioningError, provision
+
+    try:
+        with build_client(config) as client:
+            report = provision(client, config, dry_run=args.dry_run, force_publish=args.publish)
+    except ProvisioningError as exc:
+        print(f"Provisioning stopped: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except errors.DataverseError as exc:
+        print(f"Dataverse error at {config.url}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.render())
+    return EXIT_OK
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "provision",
+        "create or repair the Dataverse solution, columns and views (idempotent)",
+        _provision_arguments,
+        _provision,
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m functions", description="Data Validation for Dynamics 365"
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv[1:]``), run the command, return its exit code."""
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
