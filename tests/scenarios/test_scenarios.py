@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.matching import decide
 from tests.scenarios import evaluate
 from tests.scenarios.loader import CATEGORIES, ScenarioError, load_file, load_scenarios
 
@@ -169,10 +170,6 @@ def test_loader_rejects_duplicate_ids_across_files(tmp_path):
 # ------------------------------------------------------------------------------------- (2), (3) the engine
 @pytest.fixture(scope="module")
 def results(scenarios):
-    try:
-        from functions.matching import decide  # the engine lands in parallel
-    except ImportError as exc:
-        pytest.skip(f"functions.matching.decide cannot be imported yet (verdict engine not landed): {exc}")
     return evaluate.run(scenarios, decide)
 
 
