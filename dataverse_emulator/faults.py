@@ -1,0 +1,153 @@
+"""Fault injection and request counters.
+
+Faults are deterministic: ``rate`` draws from a seeded RNG, ``after=k`` lets the first k
+matching requests through, ``times`` bounds how often a fault fires (None = forever).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = frozenset(
+    {"throttle", "server_error", "slow", "drop", "unauthorized", "expired_delta", "fail_record"}
+)
+
+
+@dataclass
+class Fault:
+    """One injected failure. ``path`` is a regex searched in the path after ``/api/data/v9.2/``."""
+
+    kind: str
+    method: str | None = None
+    path: str | None = None
+    times: int | None = 1
+    rate: float | None = None
+    after: int = 0
+    retry_after: int = 1
+    status: int = 503
+    delay: float = 0.0
+    record_id: str | None = None
+    seen: int = field(default=0, init=False)
+    fired: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(KINDS)}")
+        if self.kind == "fail_record" and not self.record_id:
+            raise ValueError("fail_record needs record_id=")
+        if self.record_id:
+            self.record_id = self.record_id.lower()
+        self._pattern = re.compile(self.path) if self.path else None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fault:
+        allowed = {
+            "kind",
+            "method",
+            "path",
+            "times",
+            "rate",
+            "after",
+            "retry_after",
+            "status",
+            "delay",
+            "record_id",
+        }
+        unknown = set(data) - allowed
+        if unknown:
+            raise ValueError(f"unknown fault fields {sorted(unknown)}")
+        return cls(data["kind"], **{k: v for k, v in data.items() if k != "kind"})
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not (self._pattern and not self._pattern.search(path))
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+
+class FaultRegistry:
+    """The active faults of one emulator. Thread-safe."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._rng = random.Random(seed)
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def active(self) -> list[Fault]:
+        with self._lock:
+            return [f for f in self._faults if not f.exhausted]
+
+    def take(self, method: str, path: str, kinds: frozenset[str]) -> Fault | None:
+        """The first fault of ``kinds`` that fires for this request (and count it as fired)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind not in kinds or fault.exhausted or not fault.matches(method, path):
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
+                if fault.rate is not None and self._rng.random() >= fault.rate:
+                    continue
+                fault.fired += 1
+                return fault
+        return None
+
+    def fail_record(self, record_id: str) -> Fault | None:
+        """The fail_record fault for a write to ``record_id``, if one fires."""
+        with self._lock:
+            record_id = record_id.lower()
+            for fault in self._faults:
+                if fault.kind != "fail_record" or fault.exhausted or fault.record_id != record_id:
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
+                if fault.rate is not None and self._rng.random() >= fault.rate:
+                    continue
+                fault.fired += 1
+                return fault
+        return None
+
+
+class Counters:
+    """``requests``: HTTP requests by kind; ``operations``: logical writes that committed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: Counter[str] = Counter()
+        self.operations: Counter[str] = Counter()
+
+    def request(self, kind: str) -> None:
+        with self._lock:
+            self.requests[kind] += 1
+
+    def operation(self, kind: str, n: int = 1) -> None:
+        with self._lock:
+            self.operations[kind] += n
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.operations.clear()
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {"requests": dict(self.requests), "operations": dict(self.operations)}
