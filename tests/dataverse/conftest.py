@@ -36,18 +36,13 @@ class CountingTokenProvider:
 
 
 @pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Any]]:
-    started: list[Any] = []
+def make_emulator(emulator_factory: Callable[..., Any]) -> Callable[..., Any]:
+    """Start an emulator with ``contacts`` generated contacts (None/0: empty org); stopped at teardown."""
 
     def make(contacts: int | None = 12, **kwargs: Any) -> Any:
-        org = emulator_module.OrgSpec(contacts=contacts) if contacts else None
-        emulator = emulator_module.Emulator(org, **kwargs).start()
-        started.append(emulator)
-        return emulator
+        return emulator_factory(emulator_module.OrgSpec(contacts=contacts) if contacts else None, **kwargs)
 
-    yield make
-    for emulator in started:
-        emulator.stop()
+    return make
 
 
 @pytest.fixture
