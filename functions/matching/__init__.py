@@ -22,8 +22,8 @@ def clear_caches() -> None:
     employer.clear_caches()
     person.clear_caches()
     linkedin.linkedin_company_key.cache_clear()
-    linkedin.linkedin_person_slug.cache_clear()
     verdict.parse_partial_date.cache_clear()
+    verdict._profile_age.cache_clear()
 
 
 __all__ = [

@@ -13,9 +13,8 @@ Kinds:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import ratio, token_sort_ratio
@@ -31,23 +30,28 @@ RELATED = "related"
 DIFFERENT = "different"
 UNKNOWN = "unknown"
 
+_NO_KEYS: dict[str, Any] = {}  # never changed
 
-@dataclass(frozen=True, slots=True)
-class EmployerMatch:
-    """How a profile's company compares with the account. ``evidence`` is JSON-serialisable."""
+
+class EmployerMatch(NamedTuple):
+    """How a profile's company compares with the account. ``evidence`` is JSON-serialisable.
+
+    A named tuple (immutable, and cheap to build: one is built for every new comparison).
+    """
 
     kind: str  # same | related | different | unknown
     basis: str  # what decided: "linkedin_id", "domain", "name_equal", "name_subset", "names_differ", ...
     score: float | None  # the name score (0-100) where names were scored, 100 for an identifier match
     evidence: dict[str, Any]
     # pieces of ``evidence`` ready for the verdict's evidence (built once, shared with the cache)
-    account_keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    company_keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    outcome_keys: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    account_keys: dict[str, Any] = _NO_KEYS
+    company_keys: dict[str, Any] = _NO_KEYS
+    outcome_keys: dict[str, Any] = _NO_KEYS
 
 
-@dataclass(frozen=True, slots=True)
-class _Side:
+class _Side(NamedTuple):
+    """One side of a comparison, normalised once per record (cached) and shared by its comparisons."""
+
     name: str | None
     keys: NameKeys | None
     other_names: tuple[NameKeys, ...]  # aliases the record carries + names in parentheses
@@ -55,6 +59,10 @@ class _Side:
     domain: str | None
     li_id: str | None
     li_slug: str | None
+    names: tuple[NameKeys | None, ...]  # keys, then other_names
+    has_data: bool  # a name, a domain or a LinkedIn id
+    summary: dict[str, Any]  # for the evidence: name, norm, domain, linkedin (shared: never change it)
+    summary_keys: dict[str, Any]  # the same without the name
 
 
 def _side(
@@ -77,7 +85,24 @@ def _side(
     li_key = linkedin_company_key(linkedin_url)
     li_id = linkedin_company_id(linkedin_id) or (li_key[1] if li_key and li_key[0] == "id" else None)
     li_slug = li_key[1] if li_key and li_key[0] == "slug" else None
-    return _Side(name, keys, tuple(others), company_keys(parent), domain, li_id, li_slug)
+    summary: dict[str, Any] = {"name": name, "norm": keys.norm if keys else None}
+    if domain:
+        summary["domain"] = domain
+    if li_id or li_slug:
+        summary["linkedin"] = li_id or li_slug
+    return _Side(
+        name,
+        keys,
+        tuple(others),
+        company_keys(parent),
+        domain,
+        li_id,
+        li_slug,
+        (keys, *others),
+        bool(keys is not None or domain or li_id or li_slug),
+        summary,
+        {k: v for k, v in summary.items() if k != "name"},
+    )
 
 
 @lru_cache(maxsize=16384)
@@ -198,6 +223,143 @@ def _typo_distance(a: NameKeys, b: NameKeys, config: MatchingConfig) -> int | No
     return best
 
 
+def _edits(x: str, y: str, cap: int) -> int:
+    """Levenshtein distance with unknown letters ("?", encoding debris) free; > cap means "too far"."""
+    unknown = x.count("?") + y.count("?")
+    if abs(len(x) - len(y)) > cap + unknown:
+        return cap + 1
+    return max(Levenshtein.distance(x, y, score_cutoff=cap + unknown) - unknown, 0)
+
+
+def _word_cap(word: str, keys: NameKeys) -> int:
+    """Edits one word may carry: 1 up to 4 letters, 2 up to 8, 3 beyond.
+
+    None for words of 1-2 letters or written in capitals: an acronym one letter off is another
+    entity ("Samsung SDS" / "Samsung SDI").
+    """
+    n = len(word)
+    if n <= 2 or word in keys.caps:
+        return 0
+    return 1 if n <= 4 else 2 if n <= 8 else 3
+
+
+#: edits per paired letter allowed when one word is equal or the edits are spread over the words
+_SPREAD_TYPO_FRACTION = 0.25
+#: normalised edit distance of the whole (unstripped) names above which no alignment is tried
+_PREFILTER_DISTANCE = 0.5
+
+
+class _Alignment(NamedTuple):
+    """Distinctive words of two names paired in order (see ``_align_words``)."""
+
+    edits: int  # edits over all paired words (unknown letters free)
+    anchored: bool  # a word of 3+ letters, not a common word, is equal on both sides
+    letters: int  # letters of the paired words (the shorter side of each pair)
+    worst: int  # most edits in one pair
+    words: int  # paired words that are not common words
+    short_typo: bool  # a word of up to 4 letters carries an edit ("Data" / "Date")
+
+
+_NO_ALIGNMENT = _Alignment(1_000, False, 0, 1_000, 0, True)
+
+
+def _better(x: _Alignment, y: _Alignment) -> bool:
+    return (x.edits, not x.anchored, x.worst, -x.letters) < (y.edits, not y.anchored, y.worst, -y.letters)
+
+
+def _paired(here: _Alignment, x: str, y: str, d: int, anchor: bool) -> _Alignment:
+    return _Alignment(
+        here.edits + d,
+        here.anchored or anchor,
+        here.letters + min(len(x), len(y)),
+        max(here.worst, d),
+        here.words + (x not in COMMON_WORDS),
+        here.short_typo or (d > 0 and min(len(x), len(y)) <= _SHORT_WORD),
+    )
+
+
+def _align_words(a: NameKeys, b: NameKeys) -> _Alignment:
+    """Pair the words of two names in order, every distinctive word with one on the other side.
+
+    Optional words (legal forms, "and", "the") may be missing on either side or paired with a word one
+    edit away ("Inc" / "Hnc", "and" / "aUd"); a word may pair with two neighbours written together
+    ("Hessel2WaSlcwi" / "Hessel-Waelchi"). Each pair may carry ``_word_cap`` edits. The best
+    alignment has the fewest edits; ``_NO_ALIGNMENT`` if some distinctive word has no partner.
+    """
+    aw, ao, bw, bo = a.words, a.optional, b.words, b.optional
+    n, m = len(aw), len(bw)
+    best: dict[tuple[int, int], _Alignment] = {(0, 0): _Alignment(0, False, 0, 0, 0, False)}
+
+    def offer(i: int, j: int, value: _Alignment) -> None:
+        old = best.get((i, j))
+        if old is None or _better(value, old):
+            best[(i, j)] = value
+
+    for i in range(n + 1):
+        for j in range(m + 1):
+            here = best.get((i, j))
+            if here is None:
+                continue
+            if i < n and ao[i]:  # an optional word missing on the other side ("Acme Inc" / "Acme")
+                offer(i + 1, j, here)
+            if j < m and bo[j]:
+                offer(i, j + 1, here)
+            if i < n and j < m:
+                x, y = aw[i], bw[j]
+                if ao[i] or bo[j]:
+                    # a mistyped legal form or "and" ("Hnc" / "Inc", "aUd" / "and")
+                    shorter, longer = sorted((len(x), len(y)))
+                    if x == y or (shorter >= 2 and longer >= 3 and _edits(x, y, 1) <= 1):
+                        offer(i + 1, j + 1, here)
+                else:
+                    cap = min(_word_cap(x, a), _word_cap(y, b))
+                    if x != y and (x in COMMON_WORDS or y in COMMON_WORDS):
+                        # a descriptive word differs: "Media" / "Medical" are two lines of business
+                        cap = 0 if x in COMMON_WORDS and y in COMMON_WORDS else min(cap, 1)
+                    d = _edits(x, y, cap)
+                    if d <= cap:
+                        anchor = d == 0 and len(x) >= 3 and x not in COMMON_WORDS
+                        offer(i + 1, j + 1, _paired(here, x, y, d, anchor))
+            # one word written as two neighbours together ("Hessel2WaSlcwi", "and?Sons", "an-d")
+            for di, dj in ((1, 2), (2, 1)):
+                if i + di <= n and j + dj <= m:
+                    x, y = "".join(aw[i : i + di]), "".join(bw[j : j + dj])
+                    cap = 1 if len(x) <= 8 else 2 if len(x) <= 12 else 3
+                    d = _edits(x, y, cap)
+                    if d <= cap:
+                        if all(ao[i : i + di]) or all(bo[j : j + dj]):  # only "and" / a legal form
+                            if d <= 1:
+                                offer(i + di, j + dj, here)
+                        else:
+                            offer(i + di, j + dj, _paired(here, x, y, d, False))
+    return best.get((n, m), _NO_ALIGNMENT)
+
+
+def _word_typos(a: NameKeys, b: NameKeys, config: MatchingConfig) -> int | None:
+    """Edits between two names compared word by word, if within the allowance, else None.
+
+    A quarter of the paired letters may be mistyped when a distinctive word is equal on both sides
+    ("Sauer, Harris and Littel" / "Swzer, Harris and Limtel"), or when two or more distinctive words
+    carry one edit each at most ("Legros-Pouros" / "Segro-Podros"); otherwise the typo rule's
+    fraction applies to the paired letters (so a mistyped legal form costs nothing: "Mitzhell 6nc")
+    and short words must be equal ("First Data" / "First Date").
+    """
+    if config.employer_typo_max_fraction <= 0 or not a.words or not b.words:
+        return None
+    if Levenshtein.normalized_distance("".join(a.words), "".join(b.words)) > _PREFILTER_DISTANCE:
+        return None  # a cheap first check: names more than half apart are not aligned word by word
+    found = _align_words(a, b)
+    if found is _NO_ALIGNMENT or found.letters == 0:
+        return None
+    if found.anchored or (found.words >= 2 and found.worst <= 1):
+        allowed = int(found.letters * _SPREAD_TYPO_FRACTION)
+    elif found.letters >= config.employer_typo_min_length and not found.short_typo:
+        allowed = max(1, int(found.letters * config.employer_typo_max_fraction))
+    else:
+        return None
+    return found.edits if found.edits <= allowed else None
+
+
 def _beyond_common_words(a: NameKeys, b: NameKeys) -> float | None:
     """Score of what is left when the words both names share are all common words, else None.
 
@@ -214,6 +376,12 @@ def _beyond_common_words(a: NameKeys, b: NameKeys) -> float | None:
     return max(token_sort_ratio(" ".join(rest_a), " ".join(rest_b)), ratio("".join(rest_a), "".join(rest_b)))
 
 
+def _descriptive_words_differ(a: NameKeys, b: NameKeys) -> bool:
+    """Each name has a common word the other lacks ("Hansa Medical" / "Hansa Media"): two businesses."""
+    only_a, only_b = a.token_set - b.token_set, b.token_set - a.token_set
+    return bool(only_a & COMMON_WORDS) and bool(only_b & COMMON_WORDS)
+
+
 def _any_equal(many_a: tuple[NameKeys | None, ...], many_b: tuple[NameKeys | None, ...]) -> bool:
     return any(_equal(a, b) for a in many_a for b in many_b)
 
@@ -221,41 +389,27 @@ def _any_equal(many_a: tuple[NameKeys | None, ...], many_b: tuple[NameKeys | Non
 # --- the comparison ------------------------------------------------------------------------------
 
 
-def _summary(side: _Side) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": side.name, "norm": side.keys.norm if side.keys else None}
-    if side.domain:
-        out["domain"] = side.domain
-    if side.li_id or side.li_slug:
-        out["linkedin"] = side.li_id or side.li_slug
-    return out
-
-
 def _result(kind: str, basis: str, score: float | None, a: _Side, b: _Side, **extra: Any) -> EmployerMatch:
-    account, company = _summary(a), _summary(b)
     outcome: dict[str, Any] = {"kind": kind, "basis": basis}
+    evidence: dict[str, Any] = {"kind": kind, "basis": basis, "account": a.summary, "company": b.summary}
     if score is not None:
         score = round(score, 1)
-        outcome["score"] = score
-    outcome.update(extra)
-    evidence: dict[str, Any] = {"kind": kind, "basis": basis, "account": account, "company": company}
-    evidence.update((k, v) for k, v in outcome.items() if k not in ("kind", "basis"))
-    return EmployerMatch(
-        kind,
-        basis,
-        score,
-        evidence,
-        {k: v for k, v in account.items() if k != "name"},
-        {k: v for k, v in company.items() if k != "name"},
-        outcome,
-    )
+        outcome["score"] = evidence["score"] = score
+    if extra:
+        outcome.update(extra)
+        evidence.update(extra)
+    return EmployerMatch(kind, basis, score, evidence, a.summary_keys, b.summary_keys, outcome)
+
+
+#: below this best name score no typo rule can match (they need about 75 and more), so names that
+#: share no word and hold no acronym or unreadable letter are "different" without further work
+_CLEARLY_DIFFERENT = 50.0
 
 
 def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
-    b_has_data = b.keys is not None or b.domain or b.li_id or b.li_slug
-    a_has_data = a.keys is not None or a.domain or a.li_id or a.li_slug
-    if not b_has_data:
+    if not b.has_data:
         return _result(UNKNOWN, "no_company_data", None, a, b)
-    if not a_has_data:
+    if not a.has_data:
         return _result(UNKNOWN, "no_account_data", None, a, b)
 
     # 1. identifiers: equal is proof; a conflict counts only when both sides have the same kind of id
@@ -273,8 +427,7 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
     extra: dict[str, Any] = {"identifier_conflict": True} if id_conflict else {}
 
     # 2. aliases: the records' own (rebrands, "(Google)") and the configured alias table
-    a_names = (a.keys, *a.other_names)
-    b_names = (b.keys, *b.other_names)
+    a_names, b_names = a.names, b.names
     if (a.other_names or b.other_names) and _any_equal(a_names, b_names) and not _equal(a.keys, b.keys):
         return _result(SAME, "alias", 100.0, a, b, **extra)
     alias_index = _table_index(config, "aliases") if config.aliases else None
@@ -291,16 +444,14 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
         if id_conflict:
             return _result(RELATED, "name_equal_identifier_conflict", 100.0, a, b, **extra)
         return _result(SAME, "name_equal", 100.0, a, b)
-    a_set, b_set = set(ak.tokens), set(bk.tokens)
+    a_set, b_set = ak.token_set, bk.token_set
     subset = a_set < b_set or b_set < a_set
     if subset and ak.core == bk.core:  # "KPMG International" / "KPMG": only generic words differ
         kind = RELATED if id_conflict else SAME
         return _result(kind, "name_equal_but_generic_words", 100.0, a, b, **extra)
     # 4. affiliates: parent / subsidiary / sister companies
-    if (
-        _any_equal((b.parent,), a_names)
-        or _any_equal((a.parent,), b_names)
-        or (a.parent is not None and _equal(a.parent, b.parent))
+    if (b.parent is not None and _any_equal((b.parent,), a_names)) or (
+        a.parent is not None and (_any_equal((a.parent,), b_names) or _equal(a.parent, b.parent))
     ):
         return _result(RELATED, "affiliate", None, a, b, **extra)
     if config.affiliates and (
@@ -312,11 +463,23 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
     if ak.script != bk.script:
         # "삼성전자" / "Samsung Electronics": a transliteration is not a translation; names cannot tell
         return _result(UNKNOWN, "names_in_different_scripts", None, a, b, **extra)
+    a_ns, b_ns = ak.joined, bk.joined
+    if not (subset or ak.acronym_form or bk.acronym_form or "?" in a_ns or "?" in b_ns):
+        # the common case, two unrelated names: score them first and stop when they clearly differ
+        ts, ns = token_sort_ratio(ak.norm, bk.norm), ratio(a_ns, b_ns)
+        best = max(ts, ns)
+        if best < _CLEARLY_DIFFERENT and best <= config.employer_different_score:
+            scores = {"token_sort": round(ts, 1), "nospace": round(ns, 1), **extra}
+            return _result(DIFFERENT, "names_differ", best, a, b, **scores)
     compatible = _tokens_compatible(ak, bk)
     typo = _typo_distance(ak, bk, config) if compatible else None
     if typo is not None:
         kind = RELATED if id_conflict else SAME
         return _result(kind, "name_typo", None, a, b, edits=typo, **extra)
+    typo = _word_typos(ak, bk, config)
+    if typo is not None:
+        kind = RELATED if id_conflict else SAME
+        return _result(kind, "name_typo_by_word", None, a, b, edits=typo, **extra)
     short, long_ = (ak, bk) if ak.acronym_form else (bk, ak)
     if short.acronym_form and long_.acronym and short.acronym_form == long_.acronym:
         kind = SAME if config.acronym_policy == SAME and not id_conflict else RELATED
@@ -324,8 +487,6 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
     if subset:  # "Bank" / "Bank of America": never proof of the same company, nor of a different one
         return _result(RELATED, "name_subset", None, a, b, **extra)
     ts = token_sort_ratio(ak.norm, bk.norm)
-    a_ns = "".join(ak.tokens)
-    b_ns = "".join(bk.tokens)
     ns = ratio(a_ns, b_ns)
     best = max(ts, ns)
     scores = {"token_sort": round(ts, 1), "nospace": round(ns, 1), **extra}
@@ -333,6 +494,7 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
         best >= config.employer_same_score
         and compatible
         and min(len(a_ns), len(b_ns)) >= config.employer_fuzzy_min_length
+        and not _descriptive_words_differ(ak, bk)
     ):
         kind = RELATED if id_conflict else SAME
         return _result(kind, "name_fuzzy", best, a, b, **scores)
@@ -340,7 +502,7 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
         # a name with unreadable characters (encoding debris) is no proof of a different company
         return _result(RELATED, "name_unreadable", best, a, b, **scores)
     if best <= config.employer_different_score:
-        if short.acronym_form and _abbreviates(short.acronym_form, "".join(long_.tokens)):
+        if short.acronym_form and _abbreviates(short.acronym_form, long_.joined):
             # "VW" / "Volkswagen", "MSFT" / "Microsoft": maybe an abbreviation or ticker, not proof
             return _result(RELATED, "possible_abbreviation", best, a, b, **scores)
         return _result(DIFFERENT, "names_differ", best, a, b, **scores)

@@ -38,10 +38,15 @@ def linkedin_company_id(company_id: str | None) -> str | None:
     return text if text.isdigit() else None
 
 
-@lru_cache(maxsize=131072)
 def linkedin_person_slug(url: str | None) -> str | None:
-    """ "https://de.linkedin.com/in/Sean-Thorne/?trk=x" -> "sean-thorne"; not a profile URL -> None."""
+    """ "https://de.linkedin.com/in/Sean-Thorne/?trk=x" -> "sean-thorne"; not a profile URL -> None.
+
+    Not cached: each person's URL is seen once a run (a cache would only grow).
+    """
     if not url:
         return None
-    m = _PERSON.search(_clean(url))
+    text = url.strip().lower()
+    if "%" in text:
+        text = _clean(url)
+    m = _PERSON.search(text)
     return m.group(1) if m else None

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from anyascii import anyascii
 from cleanco.clean import prepare_default_terms
@@ -29,6 +29,13 @@ _NON_ALNUM = re.compile(r"[^a-z0-9?]+")
 _ODD = r"[{}\[\]<>^_|~`\\@*=#$%]"
 _NOISE = re.compile(rf"[\x00-\x08\x0e-\x1f\x7f-\x9f?]|(?<=[^\W_]){_ODD}|{_ODD}(?=[^\W_])")
 _RAW_WORDS = re.compile(r"[A-Za-z0-9]+")
+_NOT_ALNUM_RAW = re.compile(r"[^A-Za-z0-9]")
+#: words that start an alternative name in a plain name ("Acme dba Widgets", "Globex formerly Initech")
+_MAY_HAVE_ALT_TAIL = re.compile(r"\b(?:dba|aka|formerly|vormals|ehemals)\b")
+#: a legal form glued to the end of the name, told by its capitals: "SchummPLC", "AcmeGmbH", "Kihn5LLC"
+_GLUED_FORMS = ("PLC", "LLC", "LLP", "Ltd", "LTD", "Inc", "INC", "Corp", "GmbH", "GMBH", "AG", "KGaA")
+_GLUED_LEGAL_FORM = re.compile(rf"(?<=[a-z0-9])({'|'.join(_GLUED_FORMS)})\.?$")
+_GLUED_ENDINGS = _GLUED_FORMS + tuple(form + "." for form in _GLUED_FORMS)
 #: a letter outside the Latin blocks (CJK, Hangul, Kana, Cyrillic, Greek, Arabic, ...)
 _NON_LATIN = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
 
@@ -83,6 +90,8 @@ _EXTRA_LEGAL_FORMS = (
     "ev",
     "genossenschaft",
     "eingetragene genossenschaft",
+    "dac",  # Irish designated activity company
+    "designated activity company",
 )
 
 
@@ -92,9 +101,13 @@ def _nfkc(text: str) -> str:
 
 def _base_tokens(text: str) -> list[str]:
     """Lower-case ASCII tokens: quotes and dots vanish, & and + become "and", other marks split."""
-    text = _DOMAIN_TAIL.sub(r"\1", text)
+    if text.replace(" ", "").isalnum() and text.isascii():
+        return text.split()  # the common case: letters, digits and spaces only
+    if "." in text:
+        text = _DOMAIN_TAIL.sub(r"\1", text)
     text = _QUOTES.sub("", text)
-    text = _AMP.sub(" and ", text)
+    if "&" in text or "+" in text:
+        text = _AMP.sub(" and ", text)
     return _NON_ALNUM.sub(" ", text).split()
 
 
@@ -113,7 +126,7 @@ _LEGAL_FORMS = _build_legal_forms()
 
 
 def _has_content(tokens: list[str]) -> bool:
-    return any(t not in _NOT_CONTENT for t in tokens)
+    return not _NOT_CONTENT.issuperset(tokens)
 
 
 def strip_legal_forms(tokens: list[str]) -> list[str]:
@@ -123,6 +136,8 @@ def strip_legal_forms(tokens: list[str]) -> list[str]:
     before a name would be left with nothing but "the"/"and".
     """
     tokens = list(tokens)
+    if tokens and tokens[-1] not in _LEGAL_FORMS and tokens[-1] not in _NOT_CONTENT:
+        return tokens  # the common case: no legal form at the end
     while tokens:
         if tokens[-1] in _NOT_CONTENT:  # "Coca-Cola Company, The" / a dangling "&"
             if _has_content(tokens[:-1]):
@@ -148,9 +163,8 @@ def _variants(folded: str) -> tuple[str, ...]:
     return (anyascii(folded).lower(),)
 
 
-@dataclass(frozen=True, slots=True)
-class NameKeys:
-    """The comparable forms of one company name."""
+class NameKeys(NamedTuple):
+    """The comparable forms of one company name (a named tuple: immutable and cheap to build)."""
 
     norm: str  # the normalised name ("" if nothing is left)
     tokens: tuple[str, ...]
@@ -161,21 +175,41 @@ class NameKeys:
     acronym_form: str | None  # the name itself looks like an acronym in the raw text ("IBM", "P&G")
     alternatives: tuple[str, ...]  # names in parentheses or after "d/b/a" (raw)
     script: str = "latin"  # "latin", or "other" when written in another script (transliterated)
+    # every word before legal forms were stripped ("emard", "inc"), and which of them are optional
+    # (legal forms, "and", "the"): the word-by-word typo comparison aligns these
+    words: tuple[str, ...] = ()
+    optional: tuple[bool, ...] = ()
+    caps: frozenset[str] = frozenset()  # words written in capitals in the raw name ("SDS", "BNP")
+    token_set: frozenset[str] = frozenset()  # set(tokens)
+    joined: str = ""  # "".join(tokens)
 
 
-def _tokens_for(variant: str) -> tuple[list[str], str]:
+def _tokens_for(variant: str) -> tuple[list[str], str, list[str]]:
     base = _base_tokens(variant)
-    # "und" / "et" between words are "and" ("Müller und Söhne")
-    base = [("and" if t in ("und", "et") and 0 < i < len(base) - 1 else t) for i, t in enumerate(base)]
-    unstripped = "".join(t for t in base if t != "and")
+    if "und" in base or "et" in base:  # "und" / "et" between words are "and" ("Müller und Söhne")
+        base = [("and" if t in ("und", "et") and 0 < i < len(base) - 1 else t) for i, t in enumerate(base)]
+    unstripped = "".join(t for t in base if t != "and") if "and" in base else "".join(base)
     tokens = strip_legal_forms(base)
     if len(tokens) > 1 and tokens[0] in _PREFIX_LEGAL_FORMS:  # "PLC Torphy", "OOO Gazprom"
         tokens = tokens[1:]
     if len(tokens) > 1 and tokens[0] == "the":
         tokens = tokens[1:]
-    if _has_content(tokens):
+    if "and" in tokens and _has_content(tokens):
         tokens = [t for t in tokens if t != "and"]
-    return tokens, unstripped
+    return tokens, unstripped, base
+
+
+def _optional_words(base: list[str], tokens: list[str]) -> tuple[bool, ...]:
+    """Which base words are not in the stripped name (legal forms, "and", "the"): tokens is a subsequence."""
+    out = []
+    i = 0
+    for word in base:
+        if i < len(tokens) and word == tokens[i]:
+            out.append(False)
+            i += 1
+        else:
+            out.append(True)
+    return tuple(out)
 
 
 @lru_cache(maxsize=65536)
@@ -183,14 +217,22 @@ def company_keys(name: str | None) -> NameKeys | None:
     """All keys of a company name, or None for an empty name. Cached: pure function of the string."""
     if not name or not name.strip():
         return None
-    folded = _NOISE.sub("?", _nfkc(name).casefold().strip())
+    text = _nfkc(name).strip()
+    if text.endswith(_GLUED_ENDINGS) and _GLUED_LEGAL_FORM.search(text):
+        text = _GLUED_LEGAL_FORM.sub(r" \1", text)
+    folded = text.casefold()
+    plain = folded.replace(" ", "").isalnum()  # letters, digits and spaces only: the common case
+    if not plain:
+        folded = _NOISE.sub("?", folded)
     alternatives: list[str] = []
-    for m in _PARENS.finditer(folded):
-        inner = next((g for g in m.groups() if g is not None), "").strip()
-        if inner:
-            alternatives.append(inner)
-    stripped = _PARENS.sub(" ", folded)
-    tail = _ALT_TAIL.search(stripped)
+    stripped = folded
+    if "(" in folded or "[" in folded or "（" in folded:
+        for m in _PARENS.finditer(folded):
+            inner = next((g for g in m.groups() if g is not None), "").strip()
+            if inner:
+                alternatives.append(inner)
+        stripped = _PARENS.sub(" ", folded)
+    tail = _ALT_TAIL.search(stripped) if not plain or _MAY_HAVE_ALT_TAIL.search(stripped) else None
     if tail:
         if tail.group(1).strip():
             alternatives.append(tail.group(1).strip())
@@ -198,27 +240,31 @@ def company_keys(name: str | None) -> NameKeys | None:
     if not stripped.strip():  # the whole name was in parentheses
         stripped = folded
     variant_tokens = [_tokens_for(v) for v in _variants(stripped)]
-    tokens, _ = variant_tokens[0]
-    if not _has_content(tokens) or not any(c.isalnum() for t in tokens for c in t):
+    tokens, _, base = variant_tokens[0]
+    if not _has_content(tokens) or not any(t.strip("?") for t in tokens):  # tokens are [a-z0-9?]+
         return None
     norm = " ".join(tokens)
-    variants = frozenset(" ".join(t) for t, _ in variant_tokens)
-    nospace = frozenset(x for t, u in variant_tokens for x in ("".join(t), u) if x)
+    compact = "".join(tokens)
+    if len(variant_tokens) == 1:  # an ASCII name: one spelling
+        variants = frozenset((norm,))
+        nospace = frozenset((compact, variant_tokens[0][1]) if variant_tokens[0][1] else (compact,))
+    else:
+        variants = frozenset(" ".join(t) for t, _, _ in variant_tokens)
+        nospace = frozenset(x for t, u, _ in variant_tokens for x in ("".join(t), u) if x)
     core_tokens = [t for t in tokens if t not in GENERIC_WORDS]
     core = " ".join(core_tokens) if core_tokens else norm
     raw = name if name.isascii() else anyascii(_nfkc(name))
     initials = [t[0] for t in tokens if t not in _ACRONYM_SKIP]
     acronym = None
+    caps = frozenset(w.lower() for w in _RAW_WORDS.findall(raw) if len(w) >= 2 and w.isupper())
     if len(initials) >= 2 and len(tokens) >= 2:
         # no acronym from a name that already holds one ("BNP Paribas" is not "BP"), unless all-caps
-        caps = {w.lower() for w in _RAW_WORDS.findall(raw) if len(w) >= 2 and w.isupper()}
         in_caps = [t in caps for t in tokens if t not in _ACRONYM_SKIP]
         if not any(in_caps) or all(in_caps):
             acronym = "".join(initials)
     acronym_form = None
-    compact = "".join(tokens)
     if 2 <= len(compact) <= 6 and (len(tokens) == 1 or all(len(t) == 1 for t in tokens)):
-        raw_letters = re.sub(r"[^A-Za-z0-9]", "", raw)
+        raw_letters = _NOT_ALNUM_RAW.sub("", raw)
         words = _RAW_WORDS.findall(raw)
         mixed = any(w.lower() == compact and sum(c.isupper() for c in w) >= 2 for w in words)
         if compact.upper() in raw_letters or mixed:  # "IBM", "P&G", "PwC"
@@ -233,6 +279,11 @@ def company_keys(name: str | None) -> NameKeys | None:
         acronym_form=acronym_form,
         alternatives=tuple(alternatives),
         script=script_of(name),
+        words=tuple(base),
+        optional=_optional_words(base, tokens),
+        caps=caps,
+        token_set=frozenset(tokens),
+        joined=compact,
     )
 
 
@@ -251,9 +302,8 @@ def normalise_company_name(name: str | None) -> str:
 
 # --- people -------------------------------------------------------------------------------------
 
-_PERSON_DROP = _words(
-    "dr prof mr mrs ms miss herr frau jr sr ii iii iv phd dipl ing mba md msc bsc ba ma esq"
-)
+#: titles and suffixes dropped from person names
+PERSON_DROP = _words("dr prof mr mrs ms miss herr frau jr sr ii iii iv phd dipl ing mba md msc bsc ba ma esq")
 _PARTICLES = frozenset(
     {"von", "van", "de", "der", "den", "da", "di", "del", "della", "la", "le", "zu", "ten", "ter"}
 )
@@ -266,13 +316,18 @@ def person_name_forms(name: str | None) -> tuple[tuple[str, ...], ...]:
 
     Titles and suffixes are dropped; hyphens split ("Hans-Peter" -> "hans peter").
     """
-    if not name or not name.strip():
+    if not name:
+        return ()
+    if name.isascii() and name.isalpha():  # the common case, one plain word: "Thomas", "mueller"
+        word = name.lower()
+        return ((word,),) if word not in PERSON_DROP else ()
+    if not name.strip():
         return ()
     folded = _nfkc(name).casefold()
     out = []
     for variant in _variants(folded):
         tokens = tuple(
-            t for t in _NON_ALNUM.sub(" ", _PERSON_PUNCT.sub("", variant)).split() if t not in _PERSON_DROP
+            t for t in _NON_ALNUM.sub(" ", _PERSON_PUNCT.sub("", variant)).split() if t not in PERSON_DROP
         )
         if tokens and tokens not in out:
             out.append(tokens)

@@ -13,16 +13,15 @@ relation never rejects one (the nicknames data is English-only and noisy).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from nicknames import NickNamer
 from rapidfuzz.fuzz import ratio
 
 from .config import DEFAULT, MatchingConfig
 from .linkedin import linkedin_person_slug
-from .normalise import person_name_forms, script_of, without_particles
+from .normalise import PERSON_DROP, person_name_forms, script_of, without_particles
 from .records import ContactRecord, Profile
 
 STRONG = "strong"
@@ -35,16 +34,18 @@ CONFLICT = "conflict"
 NAME_AGREES = frozenset({"full", "swapped", "middle_name", "initial", "nickname"})
 
 
-@dataclass(frozen=True, slots=True)
-class PersonMatch:
+class PersonMatch(NamedTuple):
+    """How sure we are that a profile is the contact (a named tuple: immutable and cheap to build)."""
+
     strength: str  # strong | weak | none | conflict
     basis: str  # "profile_url", "email", "name", "profile_url_differs", ...
     score: float | None  # the name score (0-100), None when names could not be compared
     evidence: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class _Name:
+class _Name(NamedTuple):
+    """One person's name in comparable forms (a tuple: built for every comparison, so it must be cheap)."""
+
     given: frozenset[str]  # first given name per spelling, plus the whole given part without spaces
     given_main: str
     middle: frozenset[str]
@@ -54,48 +55,107 @@ class _Name:
     script: str  # "latin" or "other": names in different scripts are not compared
 
 
-@lru_cache(maxsize=131072)
+_NO_WORDS: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=65536)
+def _given_part(first: str | None) -> tuple[frozenset[str], str, frozenset[str], bool]:
+    """(given names, main given name, further given names, in Latin script) of a first-name field.
+
+    Cached per lower-cased string (``_name`` lowers it: "Anna" and "anna" share one entry).
+    """
+    if first and first.isascii() and first.isalpha() and first not in PERSON_DROP:
+        return frozenset((first,)), first, _NO_WORDS, True  # the common case: one plain word
+    given: set[str] = set()
+    mids: set[str] = set()
+    forms = person_name_forms(first)
+    for f in forms:
+        given.add(f[0])
+        if len(f) > 1:
+            given.add("".join(f))  # "Hans-Peter" == "Hanspeter"
+            mids.update(f[1:])
+    return frozenset(given), forms[0][0] if forms else "", frozenset(mids), script_of(first) == "latin"
+
+
+@lru_cache(maxsize=65536)
+def _surname_part(last: str | None) -> tuple[frozenset[str], frozenset[str], str, bool]:
+    """(whole surnames with and without particles, surname words, main surname, in Latin script).
+
+    Cached per lower-cased string, like ``_given_part``.
+    """
+    if last and last.isascii() and last.isalpha() and last not in PERSON_DROP:
+        one = frozenset((last,))  # the common case: one plain word
+        return one, one, last, True
+    surname: set[str] = set()
+    words: set[str] = set()
+    forms = person_name_forms(last)
+    for s in forms:
+        kept = without_particles(s)
+        surname.add("".join(s))
+        surname.add("".join(kept))
+        words.update(kept)
+    return (
+        frozenset(surname),
+        frozenset(words),
+        "".join(forms[0]) if forms else "",
+        script_of(last) == "latin",
+    )
+
+
 def _name(first: str | None, middle: str | None, last: str | None, full: str | None) -> _Name | None:
-    first_forms = person_name_forms(first)
-    last_forms = person_name_forms(last)
-    middle_forms = person_name_forms(middle)
+    """The comparable forms of one person's name, from per-string cached parts.
+
+    Not cached itself: a person's combination of names is seen once a run, and a cache of them would
+    only grow (and keep the garbage collector busy); the parts (given names, surnames) repeat.
+    """
+    given, given_main, mids, first_latin = _given_part(first.lower() if first else None)
+    surname, surname_tokens, surname_main, last_latin = _surname_part(last.lower() if last else None)
+    latin = first_latin and last_latin and (not full or full.isascii() or script_of(full) == "latin")
+    script = "latin" if latin else "other"
+    middle_words = frozenset(t for forms in person_name_forms(middle) for t in forms) if middle else _NO_WORDS
+    if given_main or surname_main:
+        return _Name(
+            given,
+            given_main,
+            mids | middle_words if middle_words else mids,
+            surname,
+            surname_tokens,
+            surname_main,
+            script,
+        )
+    return _full_name(full, middle_words, script)
+
+
+def _full_name(full: str | None, middle_words: frozenset[str], script: str) -> _Name | None:
+    """A name given only as one string: "Hans Müller", "Müller, Hans", "Madonna"."""
     splits: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = []
-    if first_forms or last_forms:
-        for i in range(max(len(first_forms), len(last_forms))):
-            f = first_forms[min(i, len(first_forms) - 1)] if first_forms else ()
-            la = last_forms[min(i, len(last_forms) - 1)] if last_forms else ()
+    if not full:
+        return None
+    if "," in full:  # "Müller, Hans"
+        last_part, _, first_part = full.partition(",")
+        for f, la in zip(person_name_forms(first_part), person_name_forms(last_part), strict=False):
             splits.append((f[:1], f[1:], la))
-    elif full:
-        if "," in full:  # "Müller, Hans"
-            last_part, _, first_part = full.partition(",")
-            for f, la in zip(person_name_forms(first_part), person_name_forms(last_part), strict=False):
-                splits.append((f[:1], f[1:], la))
-        else:
-            for tokens in person_name_forms(full):
-                if len(tokens) == 1:
-                    splits.append(((), (), tokens))
-                else:
-                    splits.append((tokens[:1], tokens[1:-1], tokens[-1:]))
+    else:
+        for tokens in person_name_forms(full):
+            if len(tokens) == 1:
+                splits.append(((), (), tokens))
+            else:
+                splits.append((tokens[:1], tokens[1:-1], tokens[-1:]))
     if not splits:
         return None
     given: set[str] = set()
-    mids: set[str] = set()
+    mids: set[str] = set(middle_words)
     surname: set[str] = set()
     surname_tokens: set[str] = set()
     for g, m, s in splits:
         if g:
             given.add(g[0])
-        if g and m and first_forms:
-            given.add("".join(g + m))  # "Hans-Peter" == "Hanspeter"
         mids.update(m)
         if s:
             surname.add("".join(s))
             surname.add("".join(without_particles(s)))
             surname_tokens.update(without_particles(s))
-    for forms in middle_forms:
-        mids.update(forms)
     g0, _, s0 = splits[0]
-    script = "other" if "other" in (script_of(first), script_of(last), script_of(full)) else "latin"
     return _Name(
         frozenset(given),
         g0[0] if g0 else "",
@@ -178,16 +238,17 @@ def match_person(contact: ContactRecord, profile: Profile, config: MatchingConfi
 
     url: str | None = None
     c_slug = linkedin_person_slug(contact.profile_url)
-    p_slug = linkedin_person_slug(profile.profile_url)
-    if c_slug and p_slug:
-        url = "match" if c_slug == p_slug else "differs"
-    elif c_slug and "profile_url" in profile.matched_on:
-        url = "match"  # the source found this profile by the contact's URL
+    if c_slug:
+        p_slug = linkedin_person_slug(profile.profile_url)
+        if p_slug:
+            url = "match" if c_slug == p_slug else "differs"
+        elif "profile_url" in profile.matched_on:
+            url = "match"  # the source found this profile by the contact's URL
     email: str | None = None
     c_email = (contact.email or "").strip().lower()
     if c_email and "@" in c_email:
-        p_emails = {e.strip().lower() for e in profile.emails if isinstance(e, str)}
-        if c_email in p_emails or "email" in profile.matched_on:
+        p_emails = {e.strip().lower() for e in profile.emails if isinstance(e, str)} if profile.emails else ()
+        if "email" in profile.matched_on or c_email in p_emails:
             email = "match"
         elif p_emails:
             email = "no_match"
@@ -233,5 +294,6 @@ def match_person(contact: ContactRecord, profile: Profile, config: MatchingConfi
 
 
 def clear_caches() -> None:
-    _name.cache_clear()
+    _given_part.cache_clear()
+    _surname_part.cache_clear()
     nickname_related.cache_clear()

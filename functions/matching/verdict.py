@@ -72,6 +72,16 @@ def _after(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return a[:n] > b[:n]
 
 
+@lru_cache(maxsize=4096)
+def _profile_age(last_verified: str | None, last_changed: str | None, today: date) -> tuple[str | None, int]:
+    """(as-of date, age in days): the newer of the two stamps; (None, 0) if neither is readable."""
+    stamps = [d for d in map(parse_partial_date, (last_verified, last_changed)) if d]
+    if not stamps:
+        return None, 0
+    as_of = max(_as_date(d) for d in stamps)
+    return as_of.isoformat(), (today - as_of).days
+
+
 def _position_summary(position: Position, match: EmployerMatch) -> dict[str, Any]:
     """The position and how its company compared with the account (names, domains, ids, scores)."""
     out: dict[str, Any] = {"company": position.company.name, **match.company_keys}
@@ -130,6 +140,10 @@ def _page_conflict(current: Position, at_account: list[tuple[Position, EmployerM
     if same_kind and mine not in same_kind:
         return sorted(same_kind)[0][1]
     return None
+
+
+#: current-employer bases that a LinkedIn page of a job at the account can overturn (see decide)
+_PAGE_CHECKED = frozenset({"name_similar", "name_equal"})
 
 
 def _ended(end_date: str | None, today_parts: tuple[int, ...]) -> bool:
@@ -212,6 +226,20 @@ def decide(
     evidence["current"] = _position_summary(current, current_match)
     current_name = current.company.name
 
+    # freshness: LEFT needs fresh data; STILL_THERE may use old data (config) since it flags nobody
+    as_of, age = _profile_age(profile.last_verified, profile.last_changed, today)
+    stale_rule: str | None = None
+    if as_of is None:
+        evidence["freshness"] = {"as_of": None, "max_age_days": config.max_profile_age_days}
+        stale_rule = "unknown.profile_age_unknown"
+    else:
+        evidence["freshness"] = {"as_of": as_of, "age_days": age, "max_age_days": config.max_profile_age_days}
+        if age > config.max_profile_age_days:
+            stale_rule = "unknown.stale_profile"
+    if stale_rule and not config.accept_stale_still_there and current_match.basis not in _PAGE_CHECKED:
+        # stale data gives no verdict whatever the other jobs show: no need to compare them
+        return _verdict(stale_rule, evidence, current_name)
+
     # positions at the account other than the current one (employer "same")
     at_account: list[tuple[Position, EmployerMatch]] = []
     elsewhere: list[Position] = []
@@ -224,27 +252,10 @@ def decide(
         else:
             elsewhere.append(position)
 
-    # freshness: LEFT needs fresh data; STILL_THERE may use old data (config) since it flags nobody
-    stamps = [d for d in map(parse_partial_date, (profile.last_verified, profile.last_changed)) if d]
-    stale_rule: str | None = None
-    if not stamps:
-        evidence["freshness"] = {"as_of": None, "max_age_days": config.max_profile_age_days}
-        stale_rule = "unknown.profile_age_unknown"
-    else:
-        as_of = max(_as_date(d) for d in stamps)
-        age = (today - as_of).days
-        evidence["freshness"] = {
-            "as_of": as_of.isoformat(),
-            "age_days": age,
-            "max_age_days": config.max_profile_age_days,
-        }
-        if age > config.max_profile_age_days:
-            stale_rule = "unknown.stale_profile"
-
     # the account's own job on the profile names a LinkedIn page, and the current company names another:
     # similar names ("General Motors" / "General Mills") are then different companies
     current_kind = current_match.kind
-    if current_match.basis in ("name_similar", "name_equal"):
+    if current_match.basis in _PAGE_CHECKED:
         page = _page_conflict(current, at_account)
         if page is not None:
             # similar names: different companies; equal names on different pages: namesakes or regional

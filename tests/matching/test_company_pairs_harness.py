@@ -73,3 +73,22 @@ def test_hard_pairs_file_is_well_formed() -> None:
     pairs = harness.load(harness.HARD_PAIRS)
     assert len(pairs) >= 60
     assert {p.label for p in pairs} == {"same", "different", "related"}
+
+
+def _scores(path: Path) -> dict:
+    config = harness.MatchingConfig()
+    pairs = [p for p in harness.load(path) if p.script == "latin"]
+    return harness.score([(p, *harness.predict(p, config)) for p in pairs])
+
+
+@pytest.mark.skipif(not harness.PUBLIC_DIR.is_dir(), reason="public company pairs not available")
+def test_public_latin_pairs_meet_the_target() -> None:
+    s = _scores(harness.PUBLIC_DIR)
+    assert s["recall"] >= harness.TARGET_RECALL
+    assert s["false_same"] <= harness.TARGET_MAX_FALSE_SAME
+
+
+def test_hard_pairs_precision_does_not_regress() -> None:
+    s = _scores(harness.HARD_PAIRS)
+    assert s["false_same"] <= 6  # Merck & Co. / Merck KGaA, GM / General Mills, four one-letter look-alikes
+    assert s["related_called_same"] == 0

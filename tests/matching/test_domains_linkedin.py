@@ -86,6 +86,9 @@ def test_linkedin_company_key(url: str | None, expected: tuple[str, str] | None)
         ("http://www.linkedin.com/in/j%C3%BCrgen-m", "jürgen-m"),
         ("https://www.linkedin.com/pub/jane-doe/1/2/3", "jane-doe"),
         ("https://www.linkedin.com/company/acme", None),
+        ("  linkedin.com/in/seanthorne  ", "seanthorne"),  # surrounding blanks
+        ("https://www.linkedin.com/in/J%C3%BCrgen-M/", "jürgen-m"),  # decoded, then lower-cased
+        ("https://notlinkedin.com/in/x", None),
         (None, None),
     ],
 )

@@ -217,3 +217,53 @@ def test_equal_names_are_same_whatever_parent_the_source_names() -> None:
 def test_a_platform_is_a_company_too() -> None:
     account = AccountRecord("gh", name="GitHub, Inc.", website="https://github.com/")
     assert kind(account, Company(name="Microsoft", website="github.com")) == ("same", "domain")
+
+
+# --- typos compared word by word (docs/matching.md, step 6b) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Emard Inc", "Emard Hnc"),  # a mistyped legal form, where the other name has one
+        ("Mayer Ltd", "Mayer LtZ"),
+        ("Mitchell Inc", "Mitzhell 6nc"),  # ... and a typo in the name
+        ("Terry and Sons", "Temry aUd Sons"),  # a mistyped "and"
+        ("Terry and Sons", "Terry an-d Sons"),  # "and" split by a hyphen
+        ("Hettinger and Sons", "Hettinger a\x84d Sons"),  # encoding debris in "and"
+        ("Sauer, Harris and Littel", "Swzer, Harris and Limtel"),  # one word equal, the rest mistyped
+        ("Becker and Sons", "Becker and Sonh"),
+        ("Legros-Pouros", "Segro\x83-Podros"),  # one edit in each of two words
+        ("Witting, Kuhic and Watsica", "Witking, Kxhic and Watdica"),
+        ("Parker, Marvin and Sauer", "Parker, Marvin and1Sa\x85er"),  # two words written together
+        ("Conn LLC", "C\x86nn LLC"),  # an unreadable letter costs nothing, even in a short name
+    ],
+)
+def test_typos_word_by_word_are_same(a: str, b: str) -> None:
+    assert kind(a, b) == ("same", "name_typo_by_word")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("First Data", "First Date"),  # a shared common word is no anchor; short words must be equal
+        ("Samsung SDS", "Samsung SDI"),  # a word in capitals is an acronym: no typo allowed
+        ("Bayer AG", "Bauer AG"),  # one short word, one letter apart: no anchor
+        ("Sony Music", "Sonos Music"),  # "sony" / "sonos": more than one edit in a short word
+        ("Siemens AG", "Siemens Energy AG"),  # every distinctive word needs a partner
+        ("Deloitte", "Deloitte Consulting GmbH"),
+        ("Alpha Bank", "Alphabet Inc."),
+        ("Henkel AG & Co. KGaA", "Henkell Freixenet"),
+        ("Pacific Life", "Pacific Lite"),  # only common words
+        ("Hansa Medical", "Hansa Media"),  # a different descriptive word: two lines of business
+        ("Krüger Media Ltd.", "Krüger Medical Inc."),
+    ],
+)
+def test_word_typo_rule_guards(a: str, b: str) -> None:
+    assert kind(a, b)[0] != "same"
+
+
+def test_word_typo_rule_is_off_with_the_typo_rule() -> None:
+    off = MatchingConfig(employer_typo_max_fraction=0)
+    assert kind("Emard Inc", "Emard Hnc", off)[0] != "same"
+    assert kind("Sauer, Harris and Littel", "Swzer, Harris and Limtel", off)[0] != "same"

@@ -34,6 +34,7 @@ from functions.matching.normalise import person_name_forms, strip_legal_forms, w
         ("Müller GmbH", "mueller"),
         ("  ACME   corp  ", "acme"),
         ("PLC Torphy", "torphy"),
+        ("Blauion Media DAC", "blauion media"),  # Irish form, not in cleanco 2.3
     ],
 )
 def test_normalise_company_name(raw: str, expected: str) -> None:
@@ -137,3 +138,33 @@ def test_person_name_forms() -> None:
     assert person_name_forms("  ") == ()
     assert without_particles(("van", "der", "berg")) == ("berg",)
     assert without_particles(("van",)) == ("van",)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("SchummPLC", "schumm"),  # a legal form glued to the name, told by its capitals
+        ("AcmeGmbH", "acme"),
+        ("Kihn5PLC", "kihn5"),
+        ("Acme Inc.", "acme"),
+        ("Incyte", "incyte"),  # not a glued form: no lower-case letter before the capitals
+        ("SPLC", "splc"),
+    ],
+)
+def test_glued_legal_forms(raw: str, expected: str) -> None:
+    assert normalise_company_name(raw) == expected
+
+
+def test_words_keep_legal_forms_and_connectors_as_optional() -> None:
+    keys = company_keys("The Müller GmbH & Co. KG")
+    assert keys is not None
+    assert keys.words == ("the", "mueller", "gmbh", "and", "co", "kg")
+    assert keys.optional == (True, False, True, True, True, True)
+    keys = company_keys("Doyle, Kerluke and Fay")
+    assert keys is not None
+    assert [w for w, opt in zip(keys.words, keys.optional, strict=True) if not opt] == [
+        "doyle",
+        "kerluke",
+        "fay",
+    ]
+    assert company_keys("Samsung SDS").caps == frozenset({"sds"})

@@ -175,3 +175,17 @@ def test_free_mail_address_still_identifies_the_person() -> None:
     c = contact(email="robert.mueller1970@gmail.com")
     p = profile(emails=("robert.mueller1970@gmail.com",))
     assert strength(c, p) == ("strong", "email")
+
+
+def test_name_forms_do_not_depend_on_case_or_cache_state() -> None:
+    from functions.matching import clear_caches
+    from functions.matching.person import _name
+
+    a = _name("Anna", None, "Müller", None)
+    b = _name("anna", None, "MÜLLER", None)
+    assert a == b
+    clear_caches()
+    assert _name("Anna", None, "Müller", None) == a
+    # titles are no given name; a one-word field takes the fast path, a title the full one
+    assert _name("Dr.", None, "Weber", None) == _name(None, None, "weber", None)
+    assert _name("Hans-Peter", None, "von Weber", None).given == frozenset({"hans", "hanspeter"})

@@ -464,3 +464,14 @@ def test_native_script_names_do_not_clash_with_their_romanisation() -> None:
     )
     v = run(p, account=toyota, contact=c)
     assert (v.outcome, v.evidence["person"]["name"]) == (Outcome.LEFT, "different_scripts")
+
+
+def test_stale_data_skips_the_other_jobs_but_keeps_the_evidence() -> None:
+    # stale: the verdict is UNKNOWN whatever the other jobs show, so they are not compared; the
+    # evidence still names the current employer and the freshness
+    v = run(moved(last_verified="2024-01-01"))
+    assert v.rule == "unknown.stale_profile"
+    assert v.evidence["current"]["company"] == "Globex Corporation"
+    assert v.evidence["freshness"]["age_days"] > 180
+    assert "account_position" not in v.evidence
+    assert v.current_employer == "Globex Corporation"
