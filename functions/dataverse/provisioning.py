@@ -9,12 +9,16 @@ would do.
 It refuses (``ProvisioningError``) rather than build on a wrong foundation: a solution owned by
 a publisher with another prefix, a managed solution, a column of the wrong type or with
 missing options, or (in ``msdyn_orgchangestatus`` mode) a missing Microsoft column.
+
+Translated view names (``SetLocLabels`` / ``RetrieveLocLabels``) are best effort: they are set
+after all four views exist, and a failure there (other than 401 or 429) becomes a report note, not
+an error, so an org that does not take them still gets every view, published.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from functions.config import DataverseConfig, TargetColumn
@@ -42,7 +46,13 @@ from functions.dataverse.provisioning_errors import (
     PublishFailedError,
     SolutionConflictError,
 )
-from functions.dataverse.provisioning_labels import ENGLISH, LanguagePlan, localized_label, plan_languages
+from functions.dataverse.provisioning_labels import (
+    ENGLISH,
+    GERMAN,
+    LanguagePlan,
+    localized_label,
+    plan_languages,
+)
 from functions.dataverse.provisioning_report import Action, Component, ProvisioningReport
 from functions.dataverse.views import ViewSpec, desired_views
 
@@ -105,6 +115,29 @@ class _ColumnPlan:
     spec: ColumnSpec | None  # None: a column we never create (Microsoft's)
     exists: bool
     binding: ColumnBinding | None = None  # flag column that exists: its options, mapped
+
+
+@dataclass
+class _ViewPlan:
+    """One view after the create/update pass: what was done and whether its other names need setting."""
+
+    spec: ViewSpec
+    name: str  # in the base language
+    view_id: str
+    created: bool
+    set_names: bool  # the non-base-language names have to be (re)set with SetLocLabels
+    fixed: list[str] = field(default_factory=list)  # what an update changed: "query/layout", "name"
+    names_failed: bool = False  # SetLocLabels failed; the report has a note
+
+
+# Errors that stop a run even in the best-effort localisation calls: the next call would fail alike.
+_STOPS_THE_RUN = (errors.AuthenticationError, errors.ThrottledError)
+_LANGUAGE_NAMES = {ENGLISH: "English", GERMAN: "German"}
+
+
+def _language_names(codes: tuple[int, ...]) -> str:
+    """``(1031,)`` -> ``"German (1031)"``, for notes."""
+    return " and ".join(f"{_LANGUAGE_NAMES.get(code, 'language')} ({code})" for code in codes)
 
 
 class _Provisioner:
@@ -434,19 +467,23 @@ class _Provisioner:
     def _ensure_views(
         self, binding: ColumnBinding, supporting: SupportingColumns, plan: LanguagePlan
     ) -> None:
-        for spec in desired_views(binding, supporting):
-            self._ensure_view(spec, plan)
+        # All four views are created and fixed first, their translated names set afterwards: setting
+        # a name can then never leave a view missing (and a failure there is only a note anyway).
+        views = [self._ensure_view(spec, plan) for spec in desired_views(binding, supporting)]
+        for view in views:
+            if view.set_names and not self.dry_run:
+                view.names_failed = not self._set_other_language_names(view, plan)
+            self._record_view(view, plan)
 
-    def _ensure_view(self, spec: ViewSpec, plan: LanguagePlan) -> None:
+    def _ensure_view(self, spec: ViewSpec, plan: LanguagePlan) -> _ViewPlan:
+        """Create the view or fix its query, layout and base-language name; names come later."""
         name = spec.name.in_language(plan.base)
         view_id = spec.savedquery_id(self.config.solution_name)
         row = self._find_view(spec, name, view_id)
         if row is None:
             if not self.dry_run:
                 self._create("savedqueries", spec.create_body(plan, self.config.solution_name))
-                self._set_other_language_names(spec, view_id, plan)
-            self._record("view", name, self._would(Action.CREATED), spec.entity)
-            return
+            return _ViewPlan(spec, name, view_id, created=True, set_names=bool(plan.others))
         existing_id = validate_guid(row["savedqueryid"])
         changes: dict[str, Any] = {}
         fixed: list[str] = []
@@ -457,23 +494,35 @@ class _Provisioner:
             changes["name"] = name
             fixed.append("name")
         # A renamed view gets all its names back; otherwise check the other-language names.
-        fix_names = "name" in changes or self._other_names_differ(spec, existing_id, plan)
-        if fix_names and "name" not in changes:
+        set_names = "name" in changes or self._other_names_differ(spec, name, existing_id, plan)
+        if changes and not self.dry_run:
+            self._update("savedqueries", existing_id, changes)
+        return _ViewPlan(spec, name, existing_id, created=False, set_names=set_names, fixed=fixed)
+
+    def _record_view(self, view: _ViewPlan, plan: LanguagePlan) -> None:
+        entity = view.spec.entity
+        missing = f"{_language_names(plan.others)} name not set (see notes)" if view.names_failed else ""
+        if view.created:
+            self._record(
+                "view", view.name, self._would(Action.CREATED), ", ".join(filter(None, [entity, missing]))
+            )
+            return
+        fixed = list(view.fixed)
+        if view.set_names and not view.names_failed and "name" not in fixed:
             fixed.append("translated name")
         if not fixed:
-            self._record("view", name, Action.EXISTS, spec.entity)
+            # Nothing was written: a translated name that could not be set is a note, not a change.
+            self._record("view", view.name, Action.EXISTS, ", ".join(filter(None, [entity, missing])))
             return
-        if not self.dry_run:
-            if changes:
-                self._update("savedqueries", existing_id, changes)
-            if fix_names:
-                self._set_other_language_names(spec, existing_id, plan)
-        self._record(
-            "view", name, self._would(Action.UPDATED), f"{spec.entity}, {' and '.join(fixed)} changed"
-        )
+        detail = f"{entity}, {' and '.join(fixed)} changed" + (f"; {missing}" if missing else "")
+        self._record("view", view.name, self._would(Action.UPDATED), detail)
 
-    def _other_names_differ(self, spec: ViewSpec, view_id: str, plan: LanguagePlan) -> bool:
-        """True if a translated view name is missing or not ours (e.g. a run stopped after the create)."""
+    def _other_names_differ(self, spec: ViewSpec, name: str, view_id: str, plan: LanguagePlan) -> bool:
+        """True if a translated view name is missing or not ours (e.g. a run stopped after the create).
+
+        If ``RetrieveLocLabels`` fails (after the client's retries), the names are left as they are
+        and the report gets a note: translated view names are not confirmed on every org.
+        """
         if not plan.others:
             return False
         try:
@@ -485,9 +534,13 @@ class _Provisioner:
                     "IncludeUnpublished": True,
                 },
             )
-        except errors.BadRequestError as exc:
-            # Localized savedquery names are not confirmed on every org; never fail provisioning on it.
-            self.report.notes.append(f"could not read translated names of view {view_id}: {exc.message}")
+        except _STOPS_THE_RUN:
+            raise
+        except errors.DataverseError as exc:
+            self.report.notes.append(
+                f"view {name!r} ({view_id}): could not read its {_language_names(plan.others)} name "
+                f"(RetrieveLocLabels failed: {exc}); translated names left as they are"
+            )
             return False
         stored = {
             int(label["LanguageCode"]): label.get("Label")
@@ -518,20 +571,37 @@ class _Provisioner:
         except errors.NotFoundError:
             return None
 
-    def _set_other_language_names(self, spec: ViewSpec, view_id: str, plan: LanguagePlan) -> None:
-        if not plan.others:
-            return
-        self._action(
-            "SetLocLabels",
-            {
-                "EntityMoniker": {
-                    "@odata.type": "Microsoft.Dynamics.CRM.savedquery",
-                    "savedqueryid": view_id,
+    def _set_other_language_names(self, view: _ViewPlan, plan: LanguagePlan) -> bool:
+        """Set the view's non-base-language names; False (and a note) if ``SetLocLabels`` failed.
+
+        The client has already retried what is worth retrying. Any other Dataverse error (an org
+        that does not take translated view names, a 500) leaves the view with its base-language
+        name in every language: the run goes on, publishes, and the next run tries again. Only a
+        lost token or throttling that outlasted the retries stops the run, as for any other call.
+        """
+        try:
+            self._action(
+                "SetLocLabels",
+                {
+                    "EntityMoniker": {
+                        "@odata.type": "Microsoft.Dynamics.CRM.savedquery",
+                        "savedqueryid": view.view_id,
+                    },
+                    "AttributeName": "name",
+                    "Labels": [
+                        localized_label(code, view.spec.name.in_language(code)) for code in plan.others
+                    ],
                 },
-                "AttributeName": "name",
-                "Labels": [localized_label(code, spec.name.in_language(code)) for code in plan.others],
-            },
-        )
+            )
+        except _STOPS_THE_RUN:
+            raise
+        except errors.DataverseError as exc:
+            self.report.notes.append(
+                f"view {view.name!r} ({view.view_id}): could not set its {_language_names(plan.others)} name "
+                f"(SetLocLabels failed: {exc}); it keeps its base-language name, the next run tries again"
+            )
+            return False
+        return True
 
     # -- publish ----------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ WRITE_KINDS = ("create", "update", "delete", "action", "batch")
 
 
 def config_for(emu: Emulator, **overrides: Any) -> DataverseConfig:
-    return DataverseConfig(url=emu.url, auth="local", max_retries=0, **overrides)
+    return DataverseConfig(**{"url": emu.url, "auth": "local", "max_retries": 0, **overrides})
 
 
 def run_provisioning(
