@@ -298,9 +298,12 @@ def make_skiptoken(
 
 
 def parse_skiptoken(value: str) -> dict[str, Any]:
-    """Read back what :func:`make_skiptoken` wrote; 400 for anything else."""
-    text = unquote(value) if value.startswith("%3C") else value
-    match = re.search(r'pagenumber="(\d+)"\s+pagingcookie="([^"]*)"\s+istracking="(\w+)"', text)
+    """Read back what :func:`make_skiptoken` wrote; 400 for anything else.
+
+    ``value`` was URL-decoded once with the query string, as Dataverse does; it is not decoded again,
+    so a client that re-encodes the ``@odata.nextLink`` it was given gets a 400 here too.
+    """
+    match = re.search(r'pagenumber="(\d+)"\s+pagingcookie="([^"]*)"\s+istracking="(\w+)"', value)
     if not match:
         raise bad_request("The paging cookie is not valid.")
     inner = unquote(match.group(2))

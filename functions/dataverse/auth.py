@@ -40,10 +40,14 @@ DEFAULT_REFRESH_MARGIN = 300.0
 class TokenProvider(Protocol):
     """Anything that hands out a bearer token for the Dataverse org.
 
-    ``get_token(force_refresh=True)`` must not return a cached token: the client calls it after a 401.
+    The client calls ``get_token(force_refresh=True, rejected_token=<the token that got the 401>)``. The
+    provider must then not hand out ``rejected_token`` again. It fetches a new token only while its cached
+    token is still the rejected one; when another thread has refreshed in the meantime it returns that
+    newer token, so a burst of parallel 401s leads to one refresh, not one per request. Without
+    ``rejected_token`` a forced refresh always fetches a new token.
     """
 
-    def get_token(self, *, force_refresh: bool = False) -> str: ...
+    def get_token(self, *, force_refresh: bool = False, rejected_token: str | None = None) -> str: ...
 
 
 class StaticTokenProvider:
@@ -68,10 +72,10 @@ class StaticTokenProvider:
         self.forced = 0
         self._lock = threading.Lock()
 
-    def get_token(self, *, force_refresh: bool = False) -> str:
+    def get_token(self, *, force_refresh: bool = False, rejected_token: str | None = None) -> str:
         with self._lock:
             self.calls += 1
-            if force_refresh:
+            if force_refresh and rejected_token in (None, self._token):
                 self.forced += 1
                 if self._refreshed:
                     self._token = self._refreshed
@@ -84,7 +88,8 @@ class AzureIdentityTokenProvider:
     The ``AccessToken`` is cached here and renewed ``refresh_margin`` seconds before ``expires_on``.
     ``force_refresh`` builds a new credential through ``credential_factory``, which drops the
     credential's own in-memory cache (azure-identity TOKEN_CACHING.md: "the in-memory cache may be
-    cleared by creating a new credential instance").
+    cleared by creating a new credential instance") - unless ``rejected_token`` shows the cached token
+    was already replaced since it was handed out (see ``TokenProvider``).
 
     Args:
         scope: ``<org-url>/.default``.
@@ -110,14 +115,14 @@ class AzureIdentityTokenProvider:
         self._expires_on = 0.0
         self._lock = threading.Lock()
 
-    def get_token(self, *, force_refresh: bool = False) -> str:
+    def get_token(self, *, force_refresh: bool = False, rejected_token: str | None = None) -> str:
         """Return a valid token.
 
         Raises:
             AuthenticationError: the credential could not obtain a token (message from azure-identity).
         """
         with self._lock:
-            if force_refresh:
+            if force_refresh and rejected_token in (None, self._token):
                 self._credential = None
                 self._token = None
             if self._token is not None and self._clock() < self._expires_on - self._margin:
@@ -139,7 +144,11 @@ class MsalTokenProvider:
 
     ``acquire_token_for_client`` serves from msal's cache until the token is near expiry (msal >= 1.23).
     ``force_refresh`` first calls ``remove_tokens_for_client()`` so a token the server rejected is not
-    served again.
+    served again - unless ``rejected_token`` is no longer the token last handed out (another thread
+    already refreshed; see ``TokenProvider``).
+
+    Token requests time out after ``timeout`` seconds (passed to msal, which hands it to its HTTP
+    client); without it msal would wait for the authority indefinitely.
 
     Args:
         client_id: App registration (application) id.
@@ -148,6 +157,7 @@ class MsalTokenProvider:
         authority: Defaults to ``https://login.microsoftonline.com/<tenant_id>``.
         tenant_id: Used to build the default authority.
         app_factory: Builds the msal application (tests inject ``http_client``/``instance_discovery``).
+        app_kwargs: More ``ConfidentialClientApplication`` arguments, e.g. ``timeout``.
     """
 
     def __init__(
@@ -172,6 +182,7 @@ class MsalTokenProvider:
         self._app_factory = app_factory
         self._app_kwargs = app_kwargs
         self._app: Any = None
+        self._last_token: str | None = None
         self._lock = threading.Lock()
 
     def _application(self) -> Any:
@@ -190,7 +201,7 @@ class MsalTokenProvider:
             )
         return self._app
 
-    def get_token(self, *, force_refresh: bool = False) -> str:
+    def get_token(self, *, force_refresh: bool = False, rejected_token: str | None = None) -> str:
         """Return a valid token.
 
         Raises:
@@ -200,7 +211,7 @@ class MsalTokenProvider:
         with self._lock:
             try:
                 app = self._application()
-                if force_refresh:
+                if force_refresh and rejected_token in (None, self._last_token):
                     app.remove_tokens_for_client()
                 result = app.acquire_token_for_client(scopes=[self._scope])
             except AuthenticationError:
@@ -216,7 +227,8 @@ class MsalTokenProvider:
                 raise AuthenticationError(
                     None, error, _first_line(description) or "no access_token in result"
                 )
-            return str(token)
+            self._last_token = str(token)
+            return self._last_token
 
 
 def _first_line(text: str) -> str:
@@ -246,7 +258,8 @@ def build_token_provider(config: DataverseConfig) -> TokenProvider:
 
     Modes: ``managed_identity`` -> ``ManagedIdentityCredential(client_id=config.client_id)`` (or
     system-assigned when no client id), ``default_credential`` -> ``DefaultAzureCredential()``,
-    ``client_secret`` / ``certificate`` -> msal, ``local`` -> ``StaticTokenProvider`` (emulator).
+    ``client_secret`` / ``certificate`` -> msal (token requests time out after
+    ``config.timeout_seconds``), ``local`` -> ``StaticTokenProvider`` (emulator).
 
     Raises:
         ValueError: unknown auth mode.
@@ -290,6 +303,7 @@ def build_token_provider(config: DataverseConfig) -> TokenProvider:
                 client_credential=config.client_secret.get_secret_value(),
                 scope=config.scope,
                 tenant_id=config.tenant_id,
+                timeout=config.timeout_seconds,
             )
         elif mode is DataverseAuthMode.CERTIFICATE:
             assert config.certificate_path
@@ -302,6 +316,7 @@ def build_token_provider(config: DataverseConfig) -> TokenProvider:
                 ),
                 scope=config.scope,
                 tenant_id=config.tenant_id,
+                timeout=config.timeout_seconds,
             )
         else:  # pragma: no cover - enum is exhaustive
             raise ValueError(f"unsupported auth mode {mode!r}")

@@ -6,9 +6,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .errors import DataverseError
 from .models import ChangedRow, DeletedRow
 
-__all__ = ["ChangeFeed", "guess_primary_key"]
+__all__ = ["ChangeFeed", "checked_page", "guess_primary_key"]
 
 # Entity set names whose primary key is not "<singular>id".
 _IRREGULAR_KEYS = {
@@ -37,6 +38,22 @@ def guess_primary_key(entity_set: str) -> str:
     return entity_set + "id"
 
 
+def checked_page(page: Any) -> dict[str, Any]:
+    """``page`` if it is a collection page (a JSON object with a ``value`` array), else raise.
+
+    A body of another shape (a JSON array, a string, an object without ``value``) is not a page of
+    rows; treating it as an empty page would end a read early without anyone noticing.
+
+    Raises:
+        DataverseError: the page has the wrong shape.
+    """
+    if not isinstance(page, dict):
+        raise DataverseError(None, "", f"expected a JSON object page, got {type(page).__name__}")
+    if not isinstance(page.get("value"), list):
+        raise DataverseError(None, "", "page has no 'value' array")
+    return page
+
+
 def _is_deleted(item: dict[str, Any]) -> bool:
     context = item.get("@odata.context")
     if isinstance(context, str) and context.endswith("$deletedEntity"):
@@ -50,7 +67,9 @@ class ChangeFeed:
     Iterate once to get ``ChangedRow(id, row)`` for created/updated rows and ``DeletedRow(id)`` for
     deletions, in server order, page by page (``@odata.nextLink`` followed unchanged with the same
     ``Prefer``). ``delta_link`` is ``None`` until the feed is exhausted, then the ``@odata.deltaLink``
-    to store for the next run. Only one page is held in memory at a time.
+    to store for the next run. Only one page is held in memory at a time. A last page (no
+    ``@odata.nextLink``) without an ``@odata.deltaLink`` raises ``DataverseError``: the read is incomplete
+    and must not be mistaken for a finished one.
 
     The first page is fetched when the feed is created (``DataverseClient.read_changes``), so an expired
     token raises ``ExpiredDeltaTokenError`` there; later pages can still raise any ``DataverseError``
@@ -72,7 +91,7 @@ class ChangeFeed:
         self._first_page = self._load(first_url)
 
     def _load(self, url: str) -> dict[str, Any]:
-        page = self._fetch(url)
+        page = checked_page(self._fetch(url))
         self.pages += 1
         return page
 
@@ -100,7 +119,12 @@ class ChangeFeed:
             if next_link:
                 page = self._load(next_link)
             else:
-                self._delta_link = page.get("@odata.deltaLink")
+                delta_link = page.get("@odata.deltaLink")
+                if not delta_link or not isinstance(delta_link, str):
+                    raise DataverseError(
+                        None, "", "change-tracking read ended without @odata.nextLink or @odata.deltaLink"
+                    )
+                self._delta_link = delta_link
                 page = None
 
     def _row_id(self, row: dict[str, Any]) -> str | None:

@@ -6,7 +6,14 @@ Design notes (why it looks the way it does):
   errors -> tenacity retry policy (``retry.py``). A 401 gets exactly one forced token refresh and one
   repeat, inside the same attempt; a second 401 raises ``AuthenticationError``.
 * ``@odata.nextLink``/``@odata.deltaLink`` are followed unchanged (the docs forbid editing them) but only
-  on the client's own origin, so a bad link can never carry the bearer token elsewhere.
+  on the client's own origin, so a bad link can never carry the bearer token elsewhere. One caveat of
+  the HTTP stack: urllib3 (under ``requests``) upper-cases the hex digits of percent-escapes in every
+  request target (``%2f`` -> ``%2F``) and offers no switch to turn that off, so a link with lower-case
+  escapes goes out with upper-case ones. RFC 3986 section 6.2.2.1 makes the two forms equivalent, the
+  decoded value is byte-for-byte the same, and nothing else in the link is touched.
+* Only 2xx responses are success. A redirect (3xx) or any other unexpected status raises
+  ``DataverseError`` (redirects are never followed: the target would receive the bearer token), so a
+  read can never end early and look complete.
 * Rows are streamed page by page; no method materialises a whole table.
 * Cookies are disabled on the session: Dataverse's ``ARRAffinity`` cookie pins every request to one web
   server, which defeats parallel requests (send-parallel-requests docs).
@@ -30,7 +37,7 @@ from requests.adapters import HTTPAdapter
 
 from .auth import TokenProvider, build_token_provider
 from .batch import BatchOperation, BatchResult, decode_batch_response, encode_batch, parse_boundary
-from .changes import ChangeFeed, guess_primary_key
+from .changes import ChangeFeed, checked_page, guess_primary_key
 from .counters import RequestCounters
 from .errors import (
     AuthenticationError,
@@ -250,6 +257,9 @@ class DataverseClient:
                 requests.exceptions.ContentDecodingError,
             ) as exc:
                 raise ConnectionFailedError(None, type(exc).__name__, _describe(exc)) from exc
+            except requests.exceptions.RequestException as exc:
+                # InvalidURL, InvalidHeader, ...: the request could not be built or sent; not transient.
+                raise DataverseError(None, type(exc).__name__, _describe(exc)) from exc
         self._limiter.apply_hint(response.headers.get("x-ms-dop-hint"))
         if response.status_code == 429:
             self._counters.add("throttled")
@@ -265,23 +275,29 @@ class DataverseClient:
         data: bytes | None,
         allow_multipart_error: bool,
     ) -> requests.Response:
-        response = self._send_once(
-            method, url, kind=kind, token=self._tokens.get_token(), headers=headers, data=data
-        )
+        token = self._tokens.get_token()
+        response = self._send_once(method, url, kind=kind, token=token, headers=headers, data=data)
         if response.status_code == 401:
-            # Token expired or revoked early: refresh once, repeat once (docs: handle-errors).
+            # Token expired or revoked early: refresh once, repeat once (docs: handle-errors). Passing
+            # the rejected token lets the provider skip the refresh if another thread already did it.
             self._counters.add("token_refreshes")
             log.info("dataverse %s %s: 401, refreshing the token once", kind, method)
-            token = self._tokens.get_token(force_refresh=True)
+            token = self._tokens.get_token(force_refresh=True, rejected_token=token)
             response = self._send_once(method, url, kind=kind, token=token, headers=headers, data=data)
             if response.status_code == 401:
                 error = error_from_response(401, response.content, response.headers)
                 raise AuthenticationError(401, error.code, error.message)
-        if response.status_code >= 400:
+        status = response.status_code
+        if status >= 400:
             if allow_multipart_error and parse_boundary(response.headers.get("Content-Type", "")):
                 return response  # $batch without continue-on-error: the failing part is inside
-            raise error_from_response(response.status_code, response.content, response.headers)
-        return response
+            raise error_from_response(status, response.content, response.headers)
+        if 200 <= status < 300 or (status == 304 and _is_conditional(headers)):
+            return response
+        # 1xx/3xx: never followed (a redirect target would get the bearer token), never success.
+        location = urlsplit(response.headers.get("Location", "")).netloc
+        where = f" to {location}" if location else ""
+        raise DataverseError(status, "", f"unexpected HTTP {status}{where}: not a Dataverse answer")
 
     def _request(
         self,
@@ -358,7 +374,8 @@ class DataverseClient:
             kind: Counter kind for this request.
 
         Returns:
-            The decoded JSON object (``{}`` for an empty body).
+            The decoded JSON object (``{}`` for an empty body, or for ``304 Not Modified`` when
+            ``headers`` carries an ``If-None-Match`` etag).
 
         Raises:
             DataverseError: any failure (typed subclass).
@@ -445,8 +462,8 @@ class DataverseClient:
         headers = {"Prefer": prefer}
         next_url: str | None = url
         while next_url:
-            page = self._json(self._request("GET", next_url, kind=kind, headers=headers)) or {}
-            rows = page.get("value", [])
+            page = checked_page(self._json(self._request("GET", next_url, kind=kind, headers=headers)))
+            rows = page["value"]
             next_url = page.get("@odata.nextLink")  # followed unchanged, same Prefer header
             del page  # keep only this page's rows alive while the caller consumes them
             yield rows
@@ -511,8 +528,8 @@ class DataverseClient:
             first_url = self._collection_url(entity_set, select=select, filter=None, order_by=None)
         headers = {"Prefer": prefer}
 
-        def fetch(url: str) -> dict[str, Any]:
-            return self._json(self._request("GET", url, kind="delta", headers=headers)) or {}
+        def fetch(url: str) -> Any:
+            return self._json(self._request("GET", url, kind="delta", headers=headers))  # checked by the feed
 
         return ChangeFeed(fetch, first_url, primary_key=primary_key or guess_primary_key(entity_set))
 
@@ -521,8 +538,8 @@ class DataverseClient:
     def create(self, entity_set_or_path: str, body: Mapping[str, Any], *, solution: str | None = None) -> str:
         """POST a new row (or a metadata item such as ``EntityDefinitions(...)/Attributes``).
 
-        Not retried after the request may have reached the server (dropped connection, 502/504): that
-        could create a duplicate. Retried on 429/503 (not processed) and connect failures.
+        Not retried after the request may have reached the server (dropped connection, 502/503/504):
+        that could create a duplicate. Retried on 429 (not processed) and connect failures.
 
         Args:
             entity_set_or_path: ``contacts`` or a metadata collection path.
@@ -632,7 +649,7 @@ class DataverseClient:
             allow_multipart_error=True,
         )
         parts = decode_batch_response(response.headers.get("Content-Type", ""), response.content)
-        return _match_batch_parts(len(operations), parts)
+        return _match_batch_parts(len(operations), parts, continue_on_error=continue_on_error)
 
     def supports_message(self, logical_name: str, message: str = "UpdateMultiple") -> bool:
         """Whether table ``logical_name`` supports SDK message ``message`` (cached per table/message).
@@ -684,7 +701,16 @@ class DataverseClient:
         ``$batch``. Chunks run in parallel under the client's concurrency cap. Rows are never created.
 
         Failures never raise: a chunk that fails as a whole (auth, throttling after retries, 5xx) marks
-        each of its records ``ok=False`` with that error, so the caller sees exactly what was written.
+        each of its records ``ok=False`` with that error, so the caller sees exactly what was written. A
+        record whose ``primary_key`` is not a GUID gets ``ok=False`` (nothing is sent for it) and the
+        others are still written. If the ``UpdateMultiple`` support check fails (other than with an
+        authentication error, which fails every record), this call uses ``$batch`` and the next call
+        asks again.
+
+        Several records with the same id (in any letter case) are merged into one write before
+        chunking, later records overriding earlier ones column by column (the end state of applying
+        them in order), so parallel chunks never race on one row; each of those input positions gets
+        the result of that one write.
 
         Args:
             entity_set: e.g. ``contacts``.
@@ -696,20 +722,37 @@ class DataverseClient:
                 ``supports_message``.
 
         Raises:
-            ValueError: bad chunk size, or a record without a valid GUID in ``primary_key``.
+            ValueError: bad chunk size, or a record without ``primary_key`` (checked before sending).
         """
         if not 1 <= chunk_size <= MAX_BULK_CHUNK:
             raise ValueError(f"chunk_size must be between 1 and {MAX_BULK_CHUNK}")
-        prepared: list[tuple[str, dict[str, Any]]] = []
+        # Per input position: the normalised id to take the result from, or the final (failed) result.
+        slots: list[str | RecordResult] = []
+        merged: dict[str, dict[str, Any]] = {}  # one write per id, in order of first appearance
         for record in records:
             if primary_key not in record:
                 raise ValueError(f"record without {primary_key!r}")
-            record_id = validate_guid(record[primary_key])
-            changes = {k: v for k, v in record.items() if k != primary_key}
-            prepared.append((record_id, changes))
+            try:
+                record_id = validate_guid(record[primary_key])
+            except ValueError as exc:
+                error = DataverseError(None, "", f"{primary_key}: {exc}; not sent")
+                slots.append(RecordResult(str(record[primary_key]), False, error))
+                continue
+            merged.setdefault(record_id, {}).update((k, v) for k, v in record.items() if k != primary_key)
+            slots.append(record_id)
+        prepared = list(merged.items())
         if not prepared:
-            return []
-        bulk = self.supports_message(logical_name, "UpdateMultiple") if use_bulk is None else use_bulk
+            return [slot for slot in slots if isinstance(slot, RecordResult)]
+        if use_bulk is not None:
+            bulk = use_bulk
+        else:
+            try:
+                bulk = self.supports_message(logical_name, "UpdateMultiple")
+            except AuthenticationError as exc:  # $batch would fail the same way
+                return [s if isinstance(s, RecordResult) else RecordResult(s, False, exc) for s in slots]
+            except DataverseError as exc:
+                log.warning("UpdateMultiple check for %s failed (%s); using $batch", logical_name, exc)
+                bulk = False
         chunks = [prepared[i : i + chunk_size] for i in range(0, len(prepared), chunk_size)]
 
         def run(chunk: list[tuple[str, dict[str, Any]]]) -> list[RecordResult]:
@@ -718,11 +761,13 @@ class DataverseClient:
             return self._batch_update_chunk(entity_set, chunk)
 
         if len(chunks) == 1:
-            return run(chunks[0])
-        workers = min(len(chunks), self._limiter.max_concurrency)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataverse-bulk") as pool:
-            per_chunk = list(pool.map(run, chunks))
-        return [result for chunk_results in per_chunk for result in chunk_results]
+            per_chunk = [run(chunks[0])]
+        else:
+            workers = min(len(chunks), self._limiter.max_concurrency)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataverse-bulk") as pool:
+                per_chunk = list(pool.map(run, chunks))
+        by_id = {result.id: result for chunk_results in per_chunk for result in chunk_results}
+        return [slot if isinstance(slot, RecordResult) else by_id[slot] for slot in slots]
 
     def _update_multiple_chunk(
         self,
@@ -818,7 +863,7 @@ class DataverseClient:
             body: Action parameters.
             solution: ``MSCRM.SolutionUniqueName`` header value.
             idempotent: Set True when repeating the action is harmless (``PublishXml``), enabling
-                retries after a dropped connection / 502 / 504.
+                retries after a dropped connection / 502 / 503 / 504.
 
         Returns:
             The JSON response, or ``None`` for ``204 No Content``.
@@ -839,25 +884,36 @@ class DataverseClient:
         return self.call_function("WhoAmI")
 
 
-def _match_batch_parts(count: int, parts: list[BatchResult]) -> list[BatchResult]:
+def _match_batch_parts(count: int, parts: list[BatchResult], *, continue_on_error: bool) -> list[BatchResult]:
     """One result per operation, in operation order, from the response parts.
 
-    Parts are matched by the ``Content-ID`` we sent (``1..count``). Without continue-on-error Dataverse
-    stops at the first failure and returns only that part: operations before it were applied (result
-    with ``status=None``, ``ok`` True), operations after it did not run (error). If the server echoes no
-    Content-ID, parts are matched by position when there is one per operation; otherwise the outcome of
-    operations without a part is unknown and reported as an error.
+    Parts are matched by the ``Content-ID`` we sent (``1..count``) when every part carries a distinct one
+    of those numbers. An operation without a part then is:
+
+    * with continue-on-error: of unknown outcome (error result; Dataverse answers every operation, so
+      a missing part means something went wrong and the write may or may not have happened);
+    * without it: applied (``status=None``, ``ok`` True) if it comes before the failing part -
+      Dataverse stops at the first failure and returns only that part - or not executed (error) if it
+      comes after. With no failing part the outcome is unknown (error).
+
+    If the Content-IDs do not identify the parts (missing, foreign, duplicated), parts are matched by
+    position only when there is exactly one part per operation; otherwise every outcome is unknown.
     """
-    by_id = {part.content_id: part for part in parts if part.content_id}
-    if by_id and len(by_id) == len(parts):
-        numbered = {int(cid): part for cid, part in by_id.items() if cid.isdigit() and 1 <= int(cid) <= count}
-        first_failure = min((n for n, part in numbered.items() if not part.ok), default=count + 1)
-        stopped = len(numbered) < count
+    numbered: dict[int, BatchResult] = {}
+    for part in parts:
+        cid = (part.content_id or "").strip()
+        if cid.isdigit() and 1 <= int(cid) <= count:
+            numbered[int(cid)] = part
+    if parts and len(numbered) == len(parts):
+        first_failure = min((n for n, part in numbered.items() if not part.ok), default=None)
         results = []
         for n in range(1, count + 1):
             if n in numbered:
                 results.append(numbered[n])
-            elif stopped and n < first_failure:
+            elif continue_on_error or first_failure is None:
+                error = DataverseError(None, "", "outcome unknown: the $batch response has no part for it")
+                results.append(BatchResult(None, {}, None, error, str(n)))
+            elif n < first_failure:
                 results.append(BatchResult(None, {}, None, None, str(n)))  # applied, no part returned
             else:
                 error = DataverseError(None, "", "not executed: an earlier operation in the $batch failed")
@@ -865,12 +921,20 @@ def _match_batch_parts(count: int, parts: list[BatchResult]) -> list[BatchResult
         return results
     if len(parts) == count:
         return parts
-    log.warning("$batch returned %d parts for %d operations without Content-IDs", len(parts), count)
+    log.warning("$batch returned %d parts for %d operations without usable Content-IDs", len(parts), count)
     reason = next((part.error for part in parts if part.error is not None), None)
     unknown = DataverseError(
-        None, "", "outcome unknown: the $batch stopped" + (f" ({reason})" if reason else "")
+        None, "", "outcome unknown: the $batch response does not say" + (f" ({reason})" if reason else "")
     )
     return [BatchResult(None, {}, None, unknown) for _ in range(count)]
+
+
+def _is_conditional(headers: Mapping[str, str] | None) -> bool:
+    """True when the caller sent ``If-None-Match`` with an etag, so ``304 Not Modified`` is an answer."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "if-none-match" and value.strip() not in ("", "null"):
+            return True
+    return False
 
 
 def _literal(value: Any) -> str:

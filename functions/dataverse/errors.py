@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -124,7 +125,8 @@ class PayloadTooLargeError(DataverseError):
 
 
 class ThrottledError(DataverseError):
-    """429: service protection limit hit and retries exhausted. ``retry_after`` is the server's hint."""
+    """429: service protection limit hit, and retries exhausted or ``Retry-After`` longer than the client
+    may wait (``max_retry_wait``). ``retry_after`` is the server's hint."""
 
 
 class ServerError(DataverseError):
@@ -170,7 +172,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     """Parse a ``Retry-After`` header value.
 
     Args:
-        value: The raw header: delta-seconds (Dataverse sends these, possibly fractional) or an HTTP date.
+        value: The raw header: delta-seconds (Dataverse sends these, possibly fractional) or an HTTP date
+            (always GMT per RFC 9110; one without a zone, or with ``-0000``, is read as UTC).
         now: Current POSIX time, for HTTP-date values (default: ``time.time()``).
 
     Returns:
@@ -190,6 +193,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
             return None
         if when is None:
             return None
+        if when.tzinfo is None:  # never the local zone: HTTP dates are GMT
+            when = when.replace(tzinfo=UTC)
         if now is None:
             import time
 

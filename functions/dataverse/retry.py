@@ -3,24 +3,30 @@
 What is retried:
 
 * ``429`` (ThrottledError): always. The server did not process the request, so even a create is safe.
-  ``Retry-After`` (seconds) is honoured, capped at ``max_retry_wait``.
-* ``503``: always (Dataverse answers 503 before doing the work, e.g. while the org is busy/maintained).
-* ``502`` / ``504`` and dropped connections / read timeouts: only for idempotent requests (GET, PATCH
-  with ``If-Match``, DELETE, ``UpdateMultiple``, ``$batch`` without POST parts, functions). For a POST
-  create the gateway may have forwarded it and the record may exist, so we surface the error instead of
-  risking a duplicate.
+  The wait is the server's ``Retry-After`` plus a random 0-1 s (so parallel workers throttled together
+  do not come back together). A ``Retry-After`` longer than ``max_retry_wait`` is never shortened:
+  retrying early would only extend the throttling, so the client stops and raises the ``ThrottledError``
+  (its ``retry_after`` says how long the server asked for).
+* ``502`` / ``503`` / ``504`` and dropped connections / read timeouts: only for idempotent requests (GET,
+  PATCH with ``If-Match``, DELETE, ``UpdateMultiple``, ``$batch`` without POST parts, functions). For a
+  POST create the gateway or the server may have processed it and the record may exist (the Dataverse
+  docs do not say a 503 comes before any processing), so we surface the error instead of risking a
+  duplicate.
 * connection refused / connect timeout (``ConnectionFailedError.sent is False``): always, nothing was sent.
 * ``500`` and every other 4xx: never (500 from Dataverse is usually a plug-in or data problem that a
   retry repeats). 401 has its own refresh-once logic in the client, outside this policy.
 
-Without ``Retry-After`` the wait is exponential with jitter (1 s, 2 s, 4 s, ... ±1 s, at most 60 s and
-at most ``max_retry_wait``). Retries stop after ``max_retries`` retries or when the next wait would
-exceed the total time budget, whichever comes first; the last error is then raised unchanged.
+Any retryable error that carries a ``Retry-After`` (a 503 may) follows the same rule as a 429. Without
+``Retry-After`` the wait is exponential with jitter (1 s, 2 s, 4 s, ... +0-1 s, at most 60 s and at most
+``max_retry_wait``). Retries stop after ``max_retries`` retries or when the next wait would end past the
+total time budget (measured from the first attempt), whichever comes first; the last error is then
+raised unchanged.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -32,8 +38,7 @@ __all__ = ["RetryPolicy", "is_retryable"]
 
 log = logging.getLogger(__name__)
 
-_ALWAYS_RETRY_STATUS = frozenset({503})
-_IDEMPOTENT_RETRY_STATUS = frozenset({502, 504})
+_IDEMPOTENT_RETRY_STATUS = frozenset({502, 503, 504})
 
 
 def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
@@ -41,8 +46,6 @@ def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
     if isinstance(exc, ThrottledError):
         return True
     if isinstance(exc, ServerError):
-        if exc.status in _ALWAYS_RETRY_STATUS:
-            return True
         return idempotent and exc.status in _IDEMPOTENT_RETRY_STATUS
     if isinstance(exc, ConnectionFailedError):
         return idempotent or not exc.sent
@@ -54,12 +57,14 @@ class RetryPolicy:
 
     Args:
         max_retries: Retries after the first attempt (0 disables retrying).
-        max_retry_wait: Upper bound in seconds for one wait, including a server ``Retry-After``.
+        max_retry_wait: Longest ``Retry-After`` honoured (a longer one stops the retries) and upper
+            bound of each backoff wait.
         total_budget: Upper bound in seconds for all attempts and waits of one call.
         backoff_initial: First exponential backoff step in seconds (no ``Retry-After``).
         backoff_max: Largest exponential step in seconds.
         on_retry: Called as ``on_retry(exc, wait_seconds)`` before each sleep (counting, logging).
         sleep: Sleep function (tests may replace it).
+        jitter: Returns the random extra seconds added to a ``Retry-After`` (default uniform 0-1).
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class RetryPolicy:
         backoff_max: float = 60.0,
         on_retry: Callable[[BaseException, float], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = lambda: random.uniform(0.0, 1.0),
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -85,14 +91,26 @@ class RetryPolicy:
         )
         self._on_retry = on_retry
         self._sleep = sleep
+        self._jitter = jitter
 
     def wait_seconds(self, retry_state: tenacity.RetryCallState) -> float:
-        """Seconds to wait before the next attempt: ``Retry-After`` if given (capped), else backoff."""
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        retry_after = getattr(exc, "retry_after", None) if isinstance(exc, DataverseError) else None
+        """Seconds to wait before the next attempt: ``Retry-After`` + 0-1 s jitter if given, else backoff."""
+        retry_after = _retry_after(retry_state)
         if retry_after is not None:
-            return min(float(retry_after), self.max_retry_wait)
+            return retry_after + self._jitter()
         return min(self._backoff(retry_state), self.max_retry_wait)
+
+    def _asks_too_long(self, retry_state: tenacity.RetryCallState) -> bool:
+        """Stop when the server asks for a longer pause than ``max_retry_wait`` (never retry early)."""
+        retry_after = _retry_after(retry_state)
+        if retry_after is not None and retry_after > self.max_retry_wait:
+            log.warning(
+                "server asked to wait %.0fs, more than the %.0fs allowed; giving up",
+                retry_after,
+                self.max_retry_wait,
+            )
+            return True
+        return False
 
     def retrying(
         self,
@@ -120,8 +138,15 @@ class RetryPolicy:
             stop=(
                 tenacity.stop_after_attempt(self.max_retries + 1)
                 | tenacity.stop_before_delay(self.total_budget)
+                | self._asks_too_long
             ),
             before_sleep=before_sleep,
             sleep=self._sleep,
             reraise=True,
         )
+
+
+def _retry_after(retry_state: tenacity.RetryCallState) -> float | None:
+    exc = retry_state.outcome.exception() if retry_state.outcome else None
+    value = exc.retry_after if isinstance(exc, DataverseError) else None
+    return float(value) if value is not None else None

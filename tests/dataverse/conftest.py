@@ -18,7 +18,9 @@ emulator_module = pytest.importorskip("dataverse_emulator")
 
 
 class CountingTokenProvider:
-    """Hands out ``token-1`` until forced to refresh, then ``token-2``, ``token-3``...; counts calls."""
+    """Hands out ``token-1`` until forced to refresh, then ``token-2``, ``token-3``...; counts calls.
+
+    Like the real providers, a forced refresh for a token that was already replaced is a no-op."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -26,10 +28,10 @@ class CountingTokenProvider:
         self.calls = 0
         self.forced = 0
 
-    def get_token(self, *, force_refresh: bool = False) -> str:
+    def get_token(self, *, force_refresh: bool = False, rejected_token: str | None = None) -> str:
         with self._lock:
             self.calls += 1
-            if force_refresh:
+            if force_refresh and rejected_token in (None, f"token-{self.generation}"):
                 self.forced += 1
                 self.generation += 1
             return f"token-{self.generation}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
@@ -72,6 +73,26 @@ def test_azure_identity_provider_caches_and_refreshes_before_expiry() -> None:
     third = provider.get_token(force_refresh=True)
     assert len(made) == 2
     assert third.startswith(f"cred{made[1].number}-")
+
+
+def test_azure_identity_forced_refresh_of_an_already_replaced_token_reuses_the_new_one() -> None:
+    made: list[FakeCredential] = []
+
+    def factory() -> FakeCredential:
+        made.append(FakeCredential())
+        return made[-1]
+
+    provider = AzureIdentityTokenProvider(
+        "https://org.crm.dynamics.com/.default", factory, clock=lambda: 1000.0
+    )
+    old = provider.get_token()
+    new = provider.get_token(force_refresh=True, rejected_token=old)
+    assert new != old
+    assert len(made) == 2
+    # A second request that was rejected with the old token must not trigger another refresh.
+    assert provider.get_token(force_refresh=True, rejected_token=old) == new
+    assert len(made) == 2
+    assert made[1].calls == 1
 
 
 def test_azure_identity_failure_becomes_authentication_error(caplog: pytest.LogCaptureFixture) -> None:
@@ -143,6 +164,7 @@ class TokenServer:
     def __init__(self) -> None:
         self.token_requests: list[dict[str, list[str]]] = []
         self.fail_with: dict[str, str] | None = None
+        self.delay = 0.0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -170,6 +192,8 @@ class TokenServer:
             def do_POST(self) -> None:
                 form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
                 server.token_requests.append(form)
+                if server.delay:
+                    time.sleep(server.delay)
                 if server.fail_with:
                     self._send(server.fail_with, 401)
                     return
@@ -228,6 +252,85 @@ def test_msal_provider_uses_cache_and_force_refresh_removes_tokens(token_server:
     assert form["scope"][0].split()[0] == "https://org.crm.dynamics.com/.default"
     assert provider.get_token(force_refresh=True) == "msal-token-2"
     assert len(token_server.token_requests) == 2
+
+
+def test_msal_forced_refresh_of_an_already_replaced_token_reuses_the_new_one(
+    token_server: TokenServer,
+) -> None:
+    provider = _msal_provider(token_server)
+    old = provider.get_token()
+    assert provider.get_token(force_refresh=True, rejected_token=old) == "msal-token-2"
+    assert provider.get_token(force_refresh=True, rejected_token=old) == "msal-token-2"  # from cache
+    assert len(token_server.token_requests) == 2
+
+
+def test_msal_token_request_times_out(token_server: TokenServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # msal applies ``timeout`` only to the requests.Session it builds itself, so no http_client here:
+    # requests.Session.request is wrapped to send msal's https://login.test calls to the local server.
+    original = requests.Session.request
+    timeouts: list[Any] = []
+
+    def loopback(self: requests.Session, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        prefix = "https://login.test/"
+        if not url.startswith(prefix):
+            raise AssertionError(f"msal tried to reach {url}")
+        timeouts.append(kwargs.get("timeout"))
+        return original(
+            self, method, f"http://127.0.0.1:{token_server.port}/" + url[len(prefix) :], *args, **kwargs
+        )
+
+    monkeypatch.setattr(requests.Session, "request", loopback)
+    token_server.delay = 3.0
+    provider = MsalTokenProvider(
+        client_id="00000000-0000-0000-0000-0000000000aa",
+        client_credential=SECRET,
+        scope="https://org.crm.dynamics.com/.default",
+        authority="https://login.test/tenant1",
+        instance_discovery=False,
+        timeout=0.5,
+    )
+    started = time.monotonic()
+    with pytest.raises(AuthenticationError) as info:
+        provider.get_token()
+    assert time.monotonic() - started < 2.5  # not the 3 s the token endpoint takes
+    assert "Timeout" in info.value.code
+    assert timeouts
+    assert set(timeouts) == {0.5}
+
+
+@pytest.mark.parametrize("auth", ["client_secret", "certificate"])
+def test_build_token_provider_gives_msal_the_request_timeout(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, auth: str
+) -> None:
+    import msal
+
+    seen: dict[str, Any] = {}
+
+    class FakeApp:
+        def __init__(self, client_id: str, **kwargs: Any) -> None:
+            seen.update(kwargs)
+
+        def acquire_token_for_client(self, scopes: list[str]) -> dict[str, Any]:
+            return {"access_token": "t", "expires_in": 3600}
+
+    monkeypatch.setattr(msal, "ConfidentialClientApplication", FakeApp)
+    pem = tmp_path / "app.pem"
+    pem.write_text("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n")
+    options: dict[str, Any] = (
+        {"client_secret": SECRET} if auth == "client_secret" else {"certificate_path": str(pem)}
+    )
+    clear_token_provider_cache()
+    config = DataverseConfig(
+        url="https://org.crm.dynamics.com",
+        auth=auth,
+        tenant_id="t",
+        client_id="c",
+        timeout_seconds=17,
+        **options,
+    )
+    assert build_token_provider(config).get_token() == "t"
+    assert seen["timeout"] == 17
+    clear_token_provider_cache()
 
 
 def test_msal_error_becomes_authentication_error_without_secret_in_logs(

@@ -174,13 +174,48 @@ def test_parts_matched_to_operations() -> None:
 
     failed = BatchResult(404, {}, None, NotFoundError(404, "", "gone"), "2")
     # Stopped batch (no continue-on-error): only the failing part comes back.
-    results = _match_batch_parts(3, [failed])
+    results = _match_batch_parts(3, [failed], continue_on_error=False)
     assert [r.ok for r in results] == [True, False, False]
     assert results[1] is failed
     assert "not executed" in results[2].error.message
     # No Content-IDs but one part per operation: by position.
     plain = [BatchResult(204, {}, None), BatchResult(204, {}, None)]
-    assert _match_batch_parts(2, plain) == plain
+    assert _match_batch_parts(2, plain, continue_on_error=True) == plain
     # No Content-IDs and fewer parts: unknown, never guessed.
-    unknown = _match_batch_parts(3, [replace(failed, content_id=None)])
-    assert all(not r.ok and "outcome unknown" in r.error.message for r in unknown)
+    for continue_on_error in (True, False):
+        only = [replace(failed, content_id=None)]
+        unknown = _match_batch_parts(3, only, continue_on_error=continue_on_error)
+        assert all(not r.ok and "outcome unknown" in r.error.message for r in unknown)
+
+
+def test_missing_part_under_continue_on_error_is_unknown_not_applied() -> None:
+    from functions.dataverse.batch import BatchResult
+    from functions.dataverse.client import _match_batch_parts
+
+    ok2 = BatchResult(204, {}, None, None, "2")
+    bad3 = BatchResult(400, {}, None, NotFoundError(400, "", "bad"), "3")
+    results = _match_batch_parts(3, [ok2, bad3], continue_on_error=True)
+    assert [r.ok for r in results] == [False, True, False]
+    assert "outcome unknown" in results[0].error.message
+    assert results[0].status is None
+    # Without continue-on-error and no failing part, a missing part is not assumed applied either.
+    results = _match_batch_parts(3, [ok2, replace(bad3, status=204, error=None)], continue_on_error=False)
+    assert [r.ok for r in results] == [False, True, True]
+
+
+def test_foreign_content_ids_match_by_position_only_with_one_part_per_operation() -> None:
+    from functions.dataverse.batch import BatchResult
+    from functions.dataverse.client import _match_batch_parts
+
+    parts = [
+        BatchResult(204, {}, None, None, "a"),
+        BatchResult(400, {}, None, NotFoundError(400, "", "bad"), "b"),
+        BatchResult(204, {}, None, None, "c"),
+    ]
+    assert [r.ok for r in _match_batch_parts(3, parts, continue_on_error=True)] == [True, False, True]
+    # Foreign ids and fewer parts than operations: every outcome unknown.
+    fewer = _match_batch_parts(3, parts[:2], continue_on_error=True)
+    assert all(not r.ok and "outcome unknown" in r.error.message for r in fewer)
+    # Duplicate numbered ids do not identify the parts either.
+    dup = [replace(parts[0], content_id="1"), replace(parts[2], content_id="1")]
+    assert all(not r.ok for r in _match_batch_parts(3, dup, continue_on_error=False))

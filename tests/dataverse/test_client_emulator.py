@@ -6,15 +6,20 @@ import math
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+import requests
 
 from functions.dataverse import (
     AuthenticationError,
+    AzureIdentityTokenProvider,
     BadRequestError,
     BatchOperation,
     ChangedRow,
+    DataverseError,
     DeletedRow,
     ExpiredDeltaTokenError,
     NotFoundError,
@@ -91,6 +96,21 @@ def test_filter_with_escaped_literal(emu, make_client) -> None:
     name = odata_string("O'Brien")
     rows = list(client.iter_rows("contacts", select=["lastname"], filter=f"lastname eq {name}"))
     assert [r["contactid"] for r in rows] == [new_id]
+
+
+def test_emulator_refuses_a_re_encoded_skiptoken(emu) -> None:
+    # The emulator decodes $skiptoken once, like Dataverse, so it catches a client that re-encodes links.
+    first = requests.get(
+        emu.api_url + "contacts?$select=fullname",
+        headers={"Authorization": "Bearer x", "Prefer": "odata.maxpagesize=5"},
+        timeout=10,
+    ).json()
+    link = first["@odata.nextLink"]
+    base, _, token = link.partition("$skiptoken=")
+    assert requests.get(link, headers={"Authorization": "Bearer x"}, timeout=10).status_code == 200
+    re_encoded = base + "$skiptoken=" + quote(token, safe="")
+    response = requests.get(re_encoded, headers={"Authorization": "Bearer x"}, timeout=10)
+    assert response.status_code == 400
 
 
 def test_iterating_lazily_fetches_pages_on_demand(emu, make_client) -> None:
@@ -173,18 +193,24 @@ def test_429_storm_is_recovered_and_retry_after_honoured(emu, make_client) -> No
     rows = list(client.iter_rows("contacts", select=["fullname"]))
     elapsed = time.monotonic() - started
     assert len(rows) == 12
-    assert 3.0 <= elapsed < 3.0 + 3.0  # waited the sum of Retry-After, not much more
+    assert 3.0 <= elapsed < 3.0 + 3 * 1.0 + 2.0  # the sum of Retry-After + up to 1 s jitter each
     counts = client.request_counts
     assert (counts["throttled"], counts["retries"], counts["read"]) == (3, 3, 4)
     assert emu.counters.requests["read"] == 4
 
 
-def test_retry_wait_is_capped_by_max_retry_wait(emu, make_client) -> None:
+def test_retry_after_beyond_max_retry_wait_raises_at_once(emu, make_client) -> None:
+    # Retrying before the server's Retry-After only extends the throttling: give up instead.
     client = make_client(emu, max_retries=3, max_retry_wait=0.2)
     emu.faults.add(Fault("throttle", times=2, retry_after=30))
     started = time.monotonic()
-    client.who_am_i()
+    with pytest.raises(ThrottledError) as info:
+        client.who_am_i()
     assert time.monotonic() - started < 2
+    assert info.value.retry_after == 30
+    counts = client.request_counts
+    assert (counts["function"], counts["retries"], counts["throttled"]) == (1, 0, 1)
+    assert emu.counters.requests["function"] == 1
 
 
 @pytest.mark.parametrize("status", [503, 502, 504])
@@ -194,6 +220,49 @@ def test_5xx_then_success(emu, make_client, status: int) -> None:
     assert client.who_am_i()["UserId"]
     assert client.request_counts["function"] == 3
     assert client.request_counts["retries"] == 2
+
+
+def test_503_on_create_is_not_retried(emu, make_client) -> None:
+    # The docs do not say a 503 comes before processing: repeating a create could duplicate it.
+    client = make_client(emu, max_retry_wait=0.3)
+    emu.faults.add(Fault("server_error", status=503, method="POST", path=r"^contacts$", times=1))
+    with pytest.raises(ServerError) as info:
+        client.create("contacts", {"lastname": "Once"})
+    assert info.value.status == 503
+    counts = client.request_counts
+    assert (counts["create"], counts["retries"]) == (1, 0)
+    assert emu.counters.requests["create"] == 1
+
+
+def test_redirect_on_a_later_page_raises_instead_of_ending_the_read(emu, make_client) -> None:
+    client = make_client(emu)
+    emu.faults.add(Fault("server_error", status=302, method="GET", path=r"^contacts$", after=1, times=1))
+    rows = client.iter_rows("contacts", select=["fullname"], page_size=5)
+    with pytest.raises(DataverseError) as info:
+        list(rows)
+    assert info.value.status == 302
+    assert client.request_counts["read"] == 2
+    assert client.request_counts["retries"] == 0
+
+
+def test_redirect_during_change_tracking_raises_and_leaves_no_delta_link(emu, make_client) -> None:
+    client = make_client(emu)
+    emu.faults.add(Fault("server_error", status=307, method="GET", path=r"^contacts$", after=1, times=1))
+    feed = client.read_changes("contacts", select=["fullname"], page_size=5)
+    with pytest.raises(DataverseError) as info:
+        list(feed)
+    assert info.value.status == 307
+    assert feed.delta_link is None
+
+
+def test_304_is_an_answer_only_to_a_conditional_read(emu, make_client) -> None:
+    client = make_client(emu)
+    first = contact_ids(emu)[0]
+    row = client.get_json(f"contacts({first})", params={"$select": "fullname"})
+    same = client.get_json(
+        f"contacts({first})", params={"$select": "fullname"}, headers={"If-None-Match": row["@odata.etag"]}
+    )
+    assert same == {}  # 304 Not Modified
 
 
 def test_500_is_not_retried(emu, make_client) -> None:
@@ -226,11 +295,11 @@ def test_dropped_connection_on_create_is_not_retried(emu, make_client) -> None:
 
 def test_retries_exhausted_raises_throttled(emu, make_client) -> None:
     client = make_client(emu, max_retries=2, max_retry_wait=0.1)
-    emu.faults.add(Fault("throttle", times=None, retry_after=1))
+    emu.faults.add(Fault("throttle", times=None, retry_after=0))
     with pytest.raises(ThrottledError) as info:
         client.who_am_i()
     assert info.value.status == 429
-    assert info.value.retry_after == 1
+    assert info.value.retry_after == 0
     assert info.value.code == "0x80072322"
     assert client.request_counts["function"] == 3
     assert emu.counters.requests["function"] == 3
@@ -251,6 +320,48 @@ def test_401_refreshes_token_once_and_succeeds(emu, make_client) -> None:
     assert counts["token_refreshes"] == 1
     assert counts["read"] == 2  # the 401 and its repeat
     assert counts["retries"] == 0
+
+
+def test_parallel_401s_refresh_the_token_once(emu, make_client) -> None:
+    issued: list[str] = []
+    credentials: list[object] = []
+    lock = threading.Lock()
+
+    class Credential:
+        def get_token(self, scope: str) -> Any:
+            with lock:
+                issued.append(f"tok-{len(issued) + 1}")
+                token = issued[-1]
+            time.sleep(0.05)  # a slow identity endpoint widens the race window
+            return SimpleNamespace(token=token, expires_on=time.time() + 3600)
+
+    def factory() -> Credential:
+        credentials.append(Credential())
+        return credentials[-1]
+
+    provider = AzureIdentityTokenProvider("x/.default", factory)
+    client = make_client(emu, token_provider=provider, max_concurrency=8)
+    client.who_am_i()
+    emu.expire_token("tok-1")
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            client.who_am_i()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert issued == ["tok-1", "tok-2"]  # exactly one refresh for 8 rejected requests
+    assert len(credentials) == 2
+    assert client.request_counts["token_refreshes"] >= 1
 
 
 def test_second_401_raises_authentication_error(emu, make_client) -> None:
@@ -367,6 +478,56 @@ def test_update_many_chunks_in_parallel_keep_input_order(make_emulator, make_cli
     assert all(r.ok for r in results)
     assert client.request_counts["batch"] == math.ceil(len(ids) / 7)
     assert emu.counters.operations["update"] == len(ids)
+
+
+def test_update_many_support_check_failure_falls_back_to_batch(emu, make_client) -> None:
+    client = make_client(emu, max_retries=1, max_retry_wait=0.1)
+    ids = contact_ids(emu)
+    emu.faults.add(Fault("server_error", status=500, method="GET", path=r"^sdkmessagefilters", times=1))
+    results = _bulk(client, ids, "Fallback")
+    assert [r.id for r in results] == ids
+    assert all(r.ok for r in results)
+    assert all(emu.store.get("contacts", i)["jobtitle"] == "Fallback" for i in ids)
+    counts = client.request_counts
+    assert (counts["metadata"], counts["bulk"], counts["batch"]) == (1, 0, 1)
+    # The failure was not cached: the next call asks again and now uses UpdateMultiple.
+    _bulk(client, ids, "Bulk")
+    counts = client.request_counts
+    assert (counts["metadata"], counts["bulk"], counts["batch"]) == (2, 1, 1)
+
+
+def test_update_many_support_check_auth_failure_fails_every_record(emu, make_client) -> None:
+    client = make_client(emu)
+    ids = contact_ids(emu)[:3]
+    emu.faults.add(Fault("unauthorized", method="GET", path=r"^sdkmessagefilters", times=None))
+    results = _bulk(client, ids, "Never")
+    assert [r.id for r in results] == ids
+    assert all(not r.ok and isinstance(r.error, AuthenticationError) for r in results)
+    assert (client.request_counts["bulk"], client.request_counts["batch"]) == (0, 0)
+
+
+@pytest.mark.parametrize("use_bulk", [True, False])
+def test_update_many_bad_guid_fails_alone_and_duplicates_are_written_once(emu, make_client, use_bulk) -> None:
+    client = make_client(emu)
+    first, second = contact_ids(emu)[:2]
+    records = [
+        {"contactid": first, "jobtitle": "A", "department": "D"},
+        {"contactid": "not-a-guid", "jobtitle": "Y"},
+        {"contactid": second, "jobtitle": "C"},
+        {"contactid": first.upper(), "jobtitle": "B"},  # same row, other letter case: later one wins
+    ]
+    results = client.update_many(
+        "contacts", records, logical_name="contact", primary_key="contactid", chunk_size=1, use_bulk=use_bulk
+    )
+    expected = [(first, True), ("not-a-guid", False), (second, True), (first, True)]
+    assert [(r.id, r.ok) for r in results] == expected
+    assert "GUID" in results[1].error.message
+    assert emu.store.get("contacts", first)["jobtitle"] == "B"
+    assert emu.store.get("contacts", first)["department"] == "D"
+    assert emu.store.get("contacts", second)["jobtitle"] == "C"
+    # Two distinct rows -> two chunks of one, no race between two writes of the same row.
+    assert client.request_counts["bulk" if use_bulk else "batch"] == 2
+    assert emu.counters.operations["update"] == 2
 
 
 def test_execute_batch_without_continue_on_error_stops_at_first_failure(emu, make_client) -> None:

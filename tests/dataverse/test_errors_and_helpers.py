@@ -132,6 +132,22 @@ def test_parse_retry_after_http_date() -> None:
     assert parse_retry_after(formatdate(now - 30, usegmt=True), now=now) == 0.0
 
 
+@pytest.mark.parametrize("zone", ["", " -0000", " GMT"])
+def test_parse_retry_after_http_date_without_zone_is_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")  # a local zone 4-5 hours off UTC
+    time.tzset()
+    try:
+        # 21 Oct 2015 07:28:00 UTC == 1445412480
+        assert parse_retry_after("Wed, 21 Oct 2015 07:28:00" + zone, now=1445412480 - 30) == 30.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 @pytest.mark.parametrize(
     ("raw", "literal"),
     [

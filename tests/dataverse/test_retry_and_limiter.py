@@ -12,8 +12,9 @@ from functions.dataverse.limiter import ConcurrencyLimiter
 from functions.dataverse.retry import RetryPolicy, is_retryable
 
 
-def _policy(sleeps: list[float], **kwargs: float) -> RetryPolicy:
-    defaults = {"max_retries": 3, "max_retry_wait": 10.0, "total_budget": 100.0}
+def _policy(sleeps: list[float], **kwargs: object) -> RetryPolicy:
+    defaults: dict[str, object] = {"max_retries": 3, "max_retry_wait": 10.0, "total_budget": 100.0}
+    defaults["jitter"] = lambda: 0.25  # fixed "random" extra wait after Retry-After
     defaults.update(kwargs)
     return RetryPolicy(sleep=sleeps.append, **defaults)  # type: ignore[arg-type]
 
@@ -33,7 +34,8 @@ def _failing(*excs: BaseException, result: str = "ok"):
     ("exc", "idempotent", "expected"),
     [
         (errors.ThrottledError(429), False, True),
-        (errors.ServerError(503), False, True),
+        (errors.ServerError(503), True, True),
+        (errors.ServerError(503), False, False),  # a create may have been processed: no duplicate
         (errors.ServerError(502), True, True),
         (errors.ServerError(502), False, False),
         (errors.ServerError(504), True, True),
@@ -51,15 +53,35 @@ def test_is_retryable(exc: BaseException, idempotent: bool, expected: bool) -> N
     assert is_retryable(exc, idempotent=idempotent) is expected
 
 
-def test_retry_after_is_honoured_and_capped() -> None:
+def test_retry_after_is_honoured_with_jitter() -> None:
     sleeps: list[float] = []
     seen: list[tuple[str, float]] = []
     policy = _policy(sleeps, max_retry_wait=5.0)
-    call = _failing(errors.ThrottledError(429, retry_after=2), errors.ThrottledError(429, retry_after=60))
+    call = _failing(errors.ThrottledError(429, retry_after=2), errors.ThrottledError(429, retry_after=5))
     result = policy.retrying(idempotent=True, on_retry=lambda e, w: seen.append((type(e).__name__, w)))(call)
     assert result == "ok"
-    assert sleeps == [2.0, 5.0]
-    assert seen == [("ThrottledError", 2.0), ("ThrottledError", 5.0)]
+    assert sleeps == [2.25, 5.25]  # Retry-After + jitter, never less than the server asked
+    assert seen == [("ThrottledError", 2.25), ("ThrottledError", 5.25)]
+
+
+def test_default_jitter_is_between_0_and_1_second() -> None:
+    sleeps: list[float] = []
+    policy = RetryPolicy(max_retries=20, max_retry_wait=5.0, sleep=sleeps.append)
+    throttled = [errors.ThrottledError(429, retry_after=2) for _ in range(20)]
+    policy.retrying(idempotent=True)(_failing(*throttled))
+    assert all(2.0 <= s <= 3.0 for s in sleeps)
+    assert len(set(sleeps)) > 1
+
+
+def test_retry_after_longer_than_max_retry_wait_stops_at_once() -> None:
+    sleeps: list[float] = []
+    policy = _policy(sleeps, max_retry_wait=5.0)
+    too_long = errors.ThrottledError(429, "0x80072322", "slow down", retry_after=60)
+    with pytest.raises(errors.ThrottledError) as info:
+        policy.retrying(idempotent=True)(_failing(errors.ThrottledError(429, retry_after=1), too_long))
+    assert info.value is too_long  # carries retry_after=60 for the caller
+    assert info.value.retry_after == 60
+    assert sleeps == [1.25]  # the first (short) one was honoured, the long one not shortened
 
 
 def test_backoff_without_retry_after_is_exponential_with_jitter_and_capped() -> None:
@@ -83,7 +105,7 @@ def test_gives_up_after_max_retries_with_last_error() -> None:
     with pytest.raises(errors.ThrottledError) as info:
         policy.retrying(idempotent=True)(call)
     assert info.value is last
-    assert sleeps == [1.0, 1.0]
+    assert sleeps == [1.25, 1.25]
 
 
 def test_total_budget_stops_before_a_wait_that_would_exceed_it() -> None:
@@ -92,7 +114,7 @@ def test_total_budget_stops_before_a_wait_that_would_exceed_it() -> None:
     call = _failing(errors.ThrottledError(429, retry_after=3), errors.ThrottledError(429, retry_after=30))
     with pytest.raises(errors.ThrottledError):
         policy.retrying(idempotent=True)(call)
-    assert sleeps == [3.0]  # the 30 s wait would blow the 5 s budget (fake sleep: time did not pass)
+    assert sleeps == [3.25]  # the 30 s wait would blow the 5 s budget (fake sleep: time did not pass)
 
 
 def test_non_retryable_raised_at_once() -> None:
