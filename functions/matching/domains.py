@@ -45,7 +45,12 @@ def registrable_domain(url_or_host: str | None) -> str | None:
     "https://www.bbc.co.uk/news" -> "bbc.co.uk"; "münchen.de" -> "xn--mnchen-3ya.de";
     "localhost", IP addresses and bare suffixes ("co.uk") -> None.
     """
-    host = host_of(url_or_host)
+    return _registrable_domain_of_host(host_of(url_or_host))
+
+
+@lru_cache(maxsize=65536)
+def _registrable_domain_of_host(host: str | None) -> str | None:
+    """Cached per host as well: an account's website and its people's e-mail addresses share the work."""
     if not host or _IPV4.match(host) or "." not in host:
         return None
     if not host.isascii():
@@ -66,3 +71,4 @@ def email_domain(email: str | None) -> str | None:
 
 def clear_caches() -> None:
     registrable_domain.cache_clear()
+    _registrable_domain_of_host.cache_clear()

@@ -75,21 +75,22 @@ def _side(
 ) -> _Side:
     keys = company_keys(name)
     others: list[NameKeys] = []
-    for alt in (*aliases, *(keys.alternatives if keys else ())):
-        alt_keys = company_keys(alt)
-        if alt_keys is not None:
-            others.append(alt_keys)
-    domain = registrable_domain(website)
+    if aliases or (keys and keys.alternatives):
+        for alt in (*aliases, *(keys.alternatives if keys else ())):
+            alt_keys = company_keys(alt)
+            if alt_keys is not None:
+                others.append(alt_keys)
+    domain = registrable_domain(website) if website else None
     if domain in PLATFORM_DOMAINS and website and "/" in website.split("//", 1)[-1].strip().rstrip("/"):
         domain = None  # a page on a platform ("facebook.com/acme"), not the company's own site
     li_key = linkedin_company_key(linkedin_url)
     li_id = linkedin_company_id(linkedin_id) or (li_key[1] if li_key and li_key[0] == "id" else None)
     li_slug = li_key[1] if li_key and li_key[0] == "slug" else None
-    summary: dict[str, Any] = {"name": name, "norm": keys.norm if keys else None}
+    summary_keys: dict[str, Any] = {"norm": keys.norm if keys else None}
     if domain:
-        summary["domain"] = domain
+        summary_keys["domain"] = domain
     if li_id or li_slug:
-        summary["linkedin"] = li_id or li_slug
+        summary_keys["linkedin"] = li_id or li_slug
     return _Side(
         name,
         keys,
@@ -100,8 +101,8 @@ def _side(
         li_slug,
         (keys, *others),
         bool(keys is not None or domain or li_id or li_slug),
-        summary,
-        {k: v for k, v in summary.items() if k != "name"},
+        {"name": name, **summary_keys},
+        summary_keys,
     )
 
 
@@ -162,7 +163,11 @@ def _groups(side: _Side, index: dict[str, frozenset[int]]) -> set[int]:
 
 
 def _equal(a: NameKeys | None, b: NameKeys | None) -> bool:
-    return a is not None and b is not None and bool(a.variants & b.variants or a.nospace & b.nospace)
+    return (
+        a is not None
+        and b is not None
+        and not (a.variants.isdisjoint(b.variants) and a.nospace.isdisjoint(b.nospace))
+    )
 
 
 def _abbreviates(short: str, long_: str) -> bool:

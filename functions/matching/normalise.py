@@ -32,16 +32,31 @@ _RAW_WORDS = re.compile(r"[A-Za-z0-9]+")
 _NOT_ALNUM_RAW = re.compile(r"[^A-Za-z0-9]")
 #: words that start an alternative name in a plain name ("Acme dba Widgets", "Globex formerly Initech")
 _MAY_HAVE_ALT_TAIL = re.compile(r"\b(?:dba|aka|formerly|vormals|ehemals)\b")
+#: the same for any name: every match of _ALT_TAIL holds one of these (a cheap search before a slow one)
+_ALT_TAIL_WORD = re.compile(r"d/b/a|dba|t/a|a/k/a|aka|formerly|vormals|ehemals")
+#: every match of _NOISE holds one of these characters
+_NOISE_CHAR = re.compile(rf"[\x00-\x08\x0e-\x1f\x7f-\x9f?]|{_ODD}")
+#: every match of _DOMAIN_TAIL holds one of these
+_DOMAIN_TAIL_TLD = re.compile(r"\.(?:com|net|org|io|ai|co|de|biz)")
+#: the tokens _base_tokens keeps: runs of what _NON_ALNUM would turn into spaces
+_ALNUM_RUN = re.compile(r"[a-z0-9?]+")
 #: a legal form glued to the end of the name, told by its capitals: "SchummPLC", "AcmeGmbH", "Kihn5LLC"
 _GLUED_FORMS = ("PLC", "LLC", "LLP", "Ltd", "LTD", "Inc", "INC", "Corp", "GmbH", "GMBH", "AG", "KGaA")
 _GLUED_LEGAL_FORM = re.compile(rf"(?<=[a-z0-9])({'|'.join(_GLUED_FORMS)})\.?$")
 _GLUED_ENDINGS = _GLUED_FORMS + tuple(form + "." for form in _GLUED_FORMS)
+#: how far from the end a glued legal form can start (its letters, a dot, and the letter before it)
+_GLUED_REACH = max(map(len, _GLUED_ENDINGS)) + 1
+#: two adjacent capitals or a digit and a capital: a word written in capitals ("SDS", "A1") needs one
+_CAPS_PAIR = re.compile(r"[A-Z][A-Z0-9]|[0-9][A-Z]")
 #: a letter outside the Latin blocks (CJK, Hangul, Kana, Cyrillic, Greek, Arabic, ...)
 _NON_LATIN = re.compile(r"[^\W\d_\u0000-\u024f\u1e00-\u1eff]")
 
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
+
+
+_NO_WORDS: frozenset[str] = frozenset()
 
 
 #: words that say little about which company it is; ignored by the "core" key only.
@@ -103,12 +118,12 @@ def _base_tokens(text: str) -> list[str]:
     """Lower-case ASCII tokens: quotes and dots vanish, & and + become "and", other marks split."""
     if text.replace(" ", "").isalnum() and text.isascii():
         return text.split()  # the common case: letters, digits and spaces only
-    if "." in text:
+    if "." in text and _DOMAIN_TAIL_TLD.search(text):
         text = _DOMAIN_TAIL.sub(r"\1", text)
     text = _QUOTES.sub("", text)
     if "&" in text or "+" in text:
         text = _AMP.sub(" and ", text)
-    return _NON_ALNUM.sub(" ", text).split()
+    return _ALNUM_RUN.findall(text)  # == _NON_ALNUM.sub(" ", text).split()
 
 
 def _build_legal_forms() -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -201,6 +216,8 @@ def _tokens_for(variant: str) -> tuple[list[str], str, list[str]]:
 
 def _optional_words(base: list[str], tokens: list[str]) -> tuple[bool, ...]:
     """Which base words are not in the stripped name (legal forms, "and", "the"): tokens is a subsequence."""
+    if len(base) == len(tokens):
+        return (False,) * len(base)  # nothing was stripped
     out = []
     i = 0
     for word in base:
@@ -218,11 +235,11 @@ def company_keys(name: str | None) -> NameKeys | None:
     if not name or not name.strip():
         return None
     text = _nfkc(name).strip()
-    if text.endswith(_GLUED_ENDINGS) and _GLUED_LEGAL_FORM.search(text):
+    if text.endswith(_GLUED_ENDINGS) and _GLUED_LEGAL_FORM.search(text, max(len(text) - _GLUED_REACH, 0)):
         text = _GLUED_LEGAL_FORM.sub(r" \1", text)
     folded = text.casefold()
     plain = folded.replace(" ", "").isalnum()  # letters, digits and spaces only: the common case
-    if not plain:
+    if not plain and _NOISE_CHAR.search(folded):
         folded = _NOISE.sub("?", folded)
     alternatives: list[str] = []
     stripped = folded
@@ -232,7 +249,8 @@ def company_keys(name: str | None) -> NameKeys | None:
             if inner:
                 alternatives.append(inner)
         stripped = _PARENS.sub(" ", folded)
-    tail = _ALT_TAIL.search(stripped) if not plain or _MAY_HAVE_ALT_TAIL.search(stripped) else None
+    may_have_tail = (_MAY_HAVE_ALT_TAIL if plain else _ALT_TAIL_WORD).search(stripped)
+    tail = _ALT_TAIL.search(stripped) if may_have_tail else None
     if tail:
         if tail.group(1).strip():
             alternatives.append(tail.group(1).strip())
@@ -241,10 +259,10 @@ def company_keys(name: str | None) -> NameKeys | None:
         stripped = folded
     variant_tokens = [_tokens_for(v) for v in _variants(stripped)]
     tokens, _, base = variant_tokens[0]
-    if not _has_content(tokens) or not any(t.strip("?") for t in tokens):  # tokens are [a-z0-9?]+
+    compact = "".join(tokens)
+    if not _has_content(tokens) or not compact.strip("?"):  # tokens are [a-z0-9?]+: some letter is known
         return None
     norm = " ".join(tokens)
-    compact = "".join(tokens)
     if len(variant_tokens) == 1:  # an ASCII name: one spelling
         variants = frozenset((norm,))
         nospace = frozenset((compact, variant_tokens[0][1]) if variant_tokens[0][1] else (compact,))
@@ -256,7 +274,11 @@ def company_keys(name: str | None) -> NameKeys | None:
     raw = name if name.isascii() else anyascii(_nfkc(name))
     initials = [t[0] for t in tokens if t not in _ACRONYM_SKIP]
     acronym = None
-    caps = frozenset(w.lower() for w in _RAW_WORDS.findall(raw) if len(w) >= 2 and w.isupper())
+    caps = (
+        frozenset([w.lower() for w in _RAW_WORDS.findall(raw) if len(w) >= 2 and w.isupper()])
+        if _CAPS_PAIR.search(raw)
+        else _NO_WORDS
+    )
     if len(initials) >= 2 and len(tokens) >= 2:
         # no acronym from a name that already holds one ("BNP Paribas" is not "BP"), unless all-caps
         in_caps = [t in caps for t in tokens if t not in _ACRONYM_SKIP]
@@ -269,21 +291,22 @@ def company_keys(name: str | None) -> NameKeys | None:
         mixed = any(w.lower() == compact and sum(c.isupper() for c in w) >= 2 for w in words)
         if compact.upper() in raw_letters or mixed:  # "IBM", "P&G", "PwC"
             acronym_form = compact
+    # positional, in the order of the fields (keyword arguments cost ~1.5 us a name)
     return NameKeys(
-        norm=norm,
-        tokens=tuple(tokens),
-        variants=variants,
-        nospace=nospace,
-        core=core,
-        acronym=acronym,
-        acronym_form=acronym_form,
-        alternatives=tuple(alternatives),
-        script=script_of(name),
-        words=tuple(base),
-        optional=_optional_words(base, tokens),
-        caps=caps,
-        token_set=frozenset(tokens),
-        joined=compact,
+        norm,
+        tuple(tokens),
+        variants,
+        nospace,
+        core,
+        acronym,
+        acronym_form,
+        tuple(alternatives),
+        script_of(name),
+        tuple(base),
+        _optional_words(base, tokens),
+        caps,
+        frozenset(tokens),
+        compact,
     )
 
 

@@ -108,8 +108,22 @@ def _name(first: str | None, middle: str | None, last: str | None, full: str | N
     Not cached itself: a person's combination of names is seen once a run, and a cache of them would
     only grow (and keep the garbage collector busy); the parts (given names, surnames) repeat.
     """
-    given, given_main, mids, first_latin = _given_part(first.lower() if first else None)
-    surname, surname_tokens, surname_main, last_latin = _surname_part(last.lower() if last else None)
+    return _name_of(_name_fields(first, middle, last, full))
+
+
+_NameFields = tuple[str | None, str | None, str | None, str | None]
+
+
+def _name_fields(first: str | None, middle: str | None, last: str | None, full: str | None) -> _NameFields:
+    """What ``_name`` depends on: given name and surname lower-cased ("" as None), the rest as given."""
+    return (first.lower() if first else None, middle, last.lower() if last else None, full)
+
+
+def _name_of(fields: _NameFields) -> _Name | None:
+    """``_name`` of fields already passed through ``_name_fields``."""
+    first, middle, last, full = fields
+    given, given_main, mids, first_latin = _given_part(first)
+    surname, surname_tokens, surname_main, last_latin = _surname_part(last)
     latin = first_latin and last_latin and (not full or full.isascii() or script_of(full) == "latin")
     script = "latin" if latin else "other"
     middle_words = frozenset(t for forms in person_name_forms(middle) for t in forms) if middle else _NO_WORDS
@@ -172,24 +186,30 @@ def _nicknamer() -> NickNamer:
     return NickNamer()
 
 
+@lru_cache(maxsize=16384)
+def _nickname_sets(name: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(nicknames and canonical names, canonical names) of one given name, from the nicknames data.
+
+    Cached per name: given names repeat far more than pairs of them (and the data copies its sets).
+    """
+    nn = _nicknamer()
+    canonicals = frozenset(nn.canonicals_of(name))
+    return frozenset(nn.nicknames_of(name)) | canonicals, canonicals
+
+
 @lru_cache(maxsize=65536)
 def nickname_related(a: str, b: str) -> bool:
     """True if the nicknames data links the two given names (either direction, or a shared canonical)."""
     if not a or not b or a == b:
         return False
-    nn = _nicknamer()
-    return (
-        b in nn.nicknames_of(a)
-        or a in nn.nicknames_of(b)
-        or b in nn.canonicals_of(a)
-        or a in nn.canonicals_of(b)
-        or bool(nn.canonicals_of(a) & nn.canonicals_of(b))
-    )
+    related_a, canonicals_a = _nickname_sets(a)
+    related_b, canonicals_b = _nickname_sets(b)
+    return b in related_a or a in related_b or not canonicals_a.isdisjoint(canonicals_b)
 
 
 def _agree(a: frozenset[str], b: frozenset[str], a_main: str, b_main: str, threshold: float) -> float:
     """100 if any spelling is equal, else the ratio of the main spellings if >= threshold, else 0."""
-    if a & b:
+    if not a.isdisjoint(b):
         return 100.0
     if a_main and b_main and min(len(a_main), len(b_main)) >= 4:
         score = ratio(a_main, b_main)
@@ -206,8 +226,11 @@ def compare_names(c: _Name | None, p: _Name | None, threshold: float) -> tuple[s
     if c.script != p.script:  # "山田 太郎" / "Taro Yamada": a transliteration is no reading of the name
         return "different_scripts", None
     sur = _agree(c.surname, p.surname, c.surname_main, p.surname_main, threshold)
-    double = len(c.surname_tokens) > 1 or len(p.surname_tokens) > 1
-    if not sur and double and c.surname_tokens & p.surname_tokens:
+    if (
+        not sur
+        and (len(c.surname_tokens) > 1 or len(p.surname_tokens) > 1)
+        and not c.surname_tokens.isdisjoint(p.surname_tokens)
+    ):
         sur = 90.0  # double surname: "García Márquez" / "García"
     if not c.given or not p.given:
         return ("surname_only", sur) if sur else ("missing", None)
@@ -232,8 +255,11 @@ def compare_names(c: _Name | None, p: _Name | None, threshold: float) -> tuple[s
 
 def match_person(contact: ContactRecord, profile: Profile, config: MatchingConfig = DEFAULT) -> PersonMatch:
     """How sure we are that ``profile`` is ``contact``. Pure; never raises on missing fields."""
-    c_name = _name(contact.first_name, contact.middle_name, contact.last_name, contact.full_name)
-    p_name = _name(profile.first_name, profile.middle_name, profile.last_name, profile.full_name)
+    c_fields = _name_fields(contact.first_name, contact.middle_name, contact.last_name, contact.full_name)
+    p_fields = _name_fields(profile.first_name, profile.middle_name, profile.last_name, profile.full_name)
+    c_name = _name_of(c_fields)
+    # the profile usually writes the contact's name (in another case): then its forms are the same
+    p_name = c_name if p_fields == c_fields else _name_of(p_fields)
     category, score = compare_names(c_name, p_name, config.person_name_score)
 
     url: str | None = None
@@ -245,16 +271,20 @@ def match_person(contact: ContactRecord, profile: Profile, config: MatchingConfi
         elif "profile_url" in profile.matched_on:
             url = "match"  # the source found this profile by the contact's URL
     email: str | None = None
-    c_email = (contact.email or "").strip().lower()
-    if c_email and "@" in c_email:
-        p_emails = {e.strip().lower() for e in profile.emails if isinstance(e, str)} if profile.emails else ()
-        if "email" in profile.matched_on or c_email in p_emails:
+    c_email = contact.email.strip().lower() if contact.email else ""
+    if "@" in c_email:
+        # the address as the profile writes it first; the profile's addresses normalised only if needed
+        if "email" in profile.matched_on or c_email in profile.emails:
             email = "match"
-        elif p_emails:
-            email = "no_match"
-            domain = c_email.rsplit("@", 1)[1]
-            if domain not in config.free_mail_domains and any(e.endswith("@" + domain) for e in p_emails):
-                email = "same_domain"  # another address at the contact's (work) domain
+        elif profile.emails:
+            p_emails = {e.strip().lower() for e in profile.emails if isinstance(e, str)}
+            if c_email in p_emails:
+                email = "match"
+            elif p_emails:
+                email = "no_match"
+                domain = c_email.rsplit("@", 1)[1]
+                if domain not in config.free_mail_domains and any(e.endswith("@" + domain) for e in p_emails):
+                    email = "same_domain"  # another address at the contact's (work) domain
     likelihood = profile.match_likelihood
     likelihood_low = likelihood is not None and likelihood < config.min_match_likelihood
 
@@ -283,17 +313,18 @@ def match_person(contact: ContactRecord, profile: Profile, config: MatchingConfi
 
     evidence: dict[str, Any] = {"strength": strength, "basis": basis, "name": category}
     if score is not None:
-        evidence["name_score"] = round(score, 1)
+        score = evidence["name_score"] = round(score, 1)
     if url:
         evidence["profile_url"] = url
     if email:
         evidence["email"] = email
-    if profile.match_likelihood is not None:
-        evidence["likelihood"] = profile.match_likelihood
-    return PersonMatch(strength, basis, None if score is None else round(score, 1), evidence)
+    if likelihood is not None:
+        evidence["likelihood"] = likelihood
+    return PersonMatch(strength, basis, score, evidence)
 
 
 def clear_caches() -> None:
     _given_part.cache_clear()
     _surname_part.cache_clear()
     nickname_related.cache_clear()
+    _nickname_sets.cache_clear()

@@ -164,6 +164,39 @@ def _returned(at_account: list[tuple[Position, EmployerMatch]], elsewhere: list[
     return False
 
 
+def _may_have_returned(others: list[Position]) -> bool:
+    """On dates alone: could one of ``others`` have started after another one ended?
+
+    A necessary condition of ``_returned`` (it needs two different jobs), checked before comparing
+    any of their companies with the account.
+    """
+    for position in others:
+        end = parse_partial_date(position.end_date)
+        if end is None:
+            continue
+        for other in others:
+            if other is not position:
+                start = parse_partial_date(other.start_date)
+                if start is not None and not _after(end, start):
+                    return True
+    return False
+
+
+def _split_at_account(
+    account: AccountRecord, others: list[Position], config: MatchingConfig
+) -> tuple[list[tuple[Position, EmployerMatch]], list[Position]]:
+    """The jobs at the account (employer ``same``, with the match) and the jobs elsewhere."""
+    at_account: list[tuple[Position, EmployerMatch]] = []
+    elsewhere: list[Position] = []
+    for position in others:
+        m = match_employer(account, position.company, config)
+        if m.kind == SAME:
+            at_account.append((position, m))
+        else:
+            elsewhere.append(position)
+    return at_account, elsewhere
+
+
 def decide(
     contact: ContactRecord,
     account: AccountRecord | None,
@@ -180,7 +213,8 @@ def decide(
     evidence: dict[str, Any] = {"v": EVIDENCE_VERSION, "contact_id": contact.contact_id}
     if account is None:
         return _verdict("unknown.no_account", evidence)
-    evidence["account"] = {"id": account.account_id, "name": account.name}
+    account_evidence: dict[str, Any] = {"id": account.account_id, "name": account.name}
+    evidence["account"] = account_evidence
     if profile is None:
         return _verdict("unknown.no_profile", evidence)
     evidence["profile"] = {"id": profile.profile_id, "source": profile.source}
@@ -188,9 +222,10 @@ def decide(
     person = match_person(contact, profile, config)
     evidence["person"] = person.evidence
     c_domain = email_domain(contact.email)
+    email_vs_account: str | None = None
     if c_domain:
         a_domain = registrable_domain(account.website)
-        evidence["contact_email_domain"] = (
+        email_vs_account = (
             "free_mail"
             if c_domain in config.free_mail_domains
             else "account"
@@ -199,18 +234,26 @@ def decide(
             if a_domain
             else "account_has_no_domain"
         )
-    if person.strength == "conflict":
-        return _verdict("unknown.person_conflict", evidence)
-    if person.basis == "name_and_email_domain" and evidence.get("contact_email_domain") == "other":
+        evidence["contact_email_domain"] = email_vs_account
+    if person.strength != STRONG:
+        if person.strength == "conflict":
+            return _verdict("unknown.person_conflict", evidence)
+        return _verdict("unknown.person_not_strong", evidence)
+    if person.basis == "name_and_email_domain" and email_vs_account == "other":
         # the shared e-mail domain must be the account's ("email domain vs account domain")
         evidence["person"] = {**person.evidence, "strength": "weak", "basis": "email_domain_not_account"}
         return _verdict("unknown.person_not_strong", evidence)
-    if person.strength != STRONG:
-        return _verdict("unknown.person_not_strong", evidence)
 
     today_parts = (today.year, today.month, today.day)
-    # the current job is the primary one (never "end_date is null"); a primary job that has ended is none
-    primaries = [p for p in profile.positions if p.is_primary and not _ended(p.end_date, today_parts)]
+    # the current job is the primary one (never "end_date is null"); a primary job that has ended is none.
+    # The other jobs (not primary) are compared with the account only where a rule needs them, below.
+    primaries: list[Position] = []
+    others: list[Position] = []
+    for position in profile.positions:
+        if not position.is_primary:
+            others.append(position)
+        elif position.end_date is None or not _ended(position.end_date, today_parts):
+            primaries.append(position)
     if not primaries:
         return _verdict("unknown.no_current_position", evidence)
     current = primaries[0]
@@ -222,8 +265,8 @@ def decide(
         # two "current" jobs at different companies: contradictory data
         evidence["current"] = [p.company.name for p in primaries]
         return _verdict("unknown.several_current_positions", evidence)
-    evidence["account"].update(current_match.account_keys)
-    evidence["current"] = _position_summary(current, current_match)
+    account_evidence.update(current_match.account_keys)
+    evidence["current"] = current_evidence = _position_summary(current, current_match)
     current_name = current.company.name
 
     # freshness: LEFT needs fresh data; STILL_THERE may use old data (config) since it flags nobody
@@ -240,38 +283,35 @@ def decide(
         # stale data gives no verdict whatever the other jobs show: no need to compare them
         return _verdict(stale_rule, evidence, current_name)
 
-    # positions at the account other than the current one (employer "same")
-    at_account: list[tuple[Position, EmployerMatch]] = []
+    at_account: list[tuple[Position, EmployerMatch]] | None = None  # those at the account (employer "same")
     elsewhere: list[Position] = []
-    for position in profile.positions:
-        if position is current or position.is_primary:
-            continue
-        m = match_employer(account, position.company, config)
-        if m.kind == SAME:
-            at_account.append((position, m))
-        else:
-            elsewhere.append(position)
 
     # the account's own job on the profile names a LinkedIn page, and the current company names another:
     # similar names ("General Motors" / "General Mills") are then different companies
     current_kind = current_match.kind
-    if current_match.basis in _PAGE_CHECKED:
+    if current_match.basis in _PAGE_CHECKED and others and _page_key(current.company) is not None:
+        at_account, elsewhere = _split_at_account(account, others, config)
         page = _page_conflict(current, at_account)
         if page is not None:
             # similar names: different companies; equal names on different pages: namesakes or regional
             # pages ("Merck" / "Merck", "Deloitte" / "Deloitte"), never proof either way
             current_kind = DIFFERENT if current_match.basis == "name_similar" else RELATED
             basis = "page_differs_from_account_position"
-            evidence["current"].update(kind=current_kind, basis=basis, account_page=page)
+            current_evidence.update(kind=current_kind, basis=basis, account_page=page)
 
     still_rule: str | None = None
     if current_kind == SAME:
+        if at_account is None and _may_have_returned(others):
+            at_account, elsewhere = _split_at_account(account, others, config)
         still_rule = (
             "still_there.returned_to_account"
-            if _returned(at_account, elsewhere)
+            if at_account and _returned(at_account, elsewhere)
             else "still_there.current_employer_is_account"
         )
-    elif any(_shares_identifier(p, current) for p, _ in at_account):
+    elif any(
+        _shares_identifier(p, current) and match_employer(account, p.company, config).kind == SAME
+        for p in others
+    ):
         # the current company is the same LinkedIn page / domain as a job at the account: a rebrand
         still_rule = "still_there.current_shares_identifier_with_account_position"
     if still_rule and (stale_rule is None or config.accept_stale_still_there):
@@ -284,6 +324,8 @@ def decide(
     if current_kind != DIFFERENT:
         return _verdict("unknown.current_employer_unknown", evidence, current_name)
 
+    if at_account is None:
+        at_account, elsewhere = _split_at_account(account, others, config)
     if not at_account:
         return _verdict("unknown.no_position_at_account", evidence, current_name)
     ended = [(p, m, parse_partial_date(p.end_date)) for p, m in at_account]

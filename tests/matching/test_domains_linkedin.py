@@ -94,3 +94,15 @@ def test_linkedin_company_key(url: str | None, expected: tuple[str, str] | None)
 )
 def test_linkedin_person_slug(url: str | None, expected: str | None) -> None:
     assert linkedin_person_slug(url) == expected
+
+
+def test_a_website_and_an_email_address_share_the_host_level_work() -> None:
+    from functions.matching import clear_caches
+    from functions.matching.domains import _registrable_domain_of_host
+
+    clear_caches()
+    assert registrable_domain("https://www.Müller-Bau.de/kontakt") == "xn--mller-bau-q9a.de"
+    assert email_domain("anna@müller-bau.de") == "xn--mller-bau-q9a.de"
+    assert _registrable_domain_of_host.cache_info().misses == 1  # the IDN was encoded once
+    clear_caches()
+    assert _registrable_domain_of_host.cache_info().currsize == 0

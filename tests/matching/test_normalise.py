@@ -168,3 +168,46 @@ def test_words_keep_legal_forms_and_connectors_as_optional() -> None:
         "fay",
     ]
     assert company_keys("Samsung SDS").caps == frozenset({"sds"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "acme.com systems",
+        "s.a.",
+        "globex bank gmbh & co. kg",
+        "a/b--c",
+        "x?y z",
+        "  ",
+        "",
+        "o'brien+sons",
+        "k\u00e4se",
+    ],
+)
+def test_base_tokens_are_the_runs_the_separators_leave(text: str) -> None:
+    from functions.matching.normalise import _AMP, _DOMAIN_TAIL, _NON_ALNUM, _QUOTES, _base_tokens
+
+    expected = text
+    if "." in expected:
+        expected = _DOMAIN_TAIL.sub(r"\1", expected)
+    expected = _AMP.sub(" and ", _QUOTES.sub("", expected))
+    assert _base_tokens(text) == _NON_ALNUM.sub(" ", expected).split()
+
+
+@pytest.mark.parametrize(
+    ("raw", "norm", "alternatives"),
+    [
+        ("Acme GmbH, formerly Widget Works", "acme", ("widget works",)),
+        ("Acme (Widget Works) Ltd.", "acme", ("widget works",)),
+        ("Globex d/b/a Initech", "globex", ("initech",)),
+        ("Acme Corp; aka Roadrunner Inc.", "acme", ("roadrunner inc.",)),
+        ("Acme{Works} GmbH", "acme?works?", ()),
+        ("acme.com Inc.", "acme", ()),
+        ("SchummPLC", "schumm", ()),
+        ("Acme Ink", "acme ink", ()),
+    ],
+)
+def test_names_with_marks_tails_and_glued_forms(raw: str, norm: str, alternatives: tuple[str, ...]) -> None:
+    keys = company_keys(raw)
+    assert keys is not None
+    assert (keys.norm, keys.alternatives) == (norm, alternatives)

@@ -189,3 +189,38 @@ def test_name_forms_do_not_depend_on_case_or_cache_state() -> None:
     # titles are no given name; a one-word field takes the fast path, a title the full one
     assert _name("Dr.", None, "Weber", None) == _name(None, None, "weber", None)
     assert _name("Hans-Peter", None, "von Weber", None).given == frozenset({"hans", "hanspeter"})
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "related"),
+    [
+        ("bob", "robert", True),
+        ("robert", "bob", True),
+        ("liz", "elizabeth", True),
+        ("jim", "james", True),
+        ("bob", "bobby", True),
+        ("anna", "thomas", False),
+        ("bob", "bob", False),
+        ("", "bob", False),
+    ],
+)
+def test_nickname_relation_matches_the_nicknames_data(a: str, b: str, related: bool) -> None:
+    from functions.matching.person import _nicknamer, nickname_related
+
+    nn = _nicknamer()
+    direct = bool(a and b and a != b) and (
+        b in nn.nicknames_of(a)
+        or a in nn.nicknames_of(b)
+        or b in nn.canonicals_of(a)
+        or a in nn.canonicals_of(b)
+        or bool(nn.canonicals_of(a) & nn.canonicals_of(b))
+    )
+    assert nickname_related(a, b) == direct == related
+
+
+def test_a_profile_writing_the_contacts_name_in_another_case_compares_the_same() -> None:
+    c = contact(first_name="Anna", last_name="Müller", middle_name="Maria")
+    same = match_person(c, profile(first_name="ANNA", last_name="müller", middle_name="Maria"))
+    other = match_person(c, profile(first_name="Anna", last_name="Mueller", middle_name="Maria"))
+    assert same.evidence["name"] == other.evidence["name"] == "full"
+    assert same.score == other.score == 100.0

@@ -475,3 +475,41 @@ def test_stale_data_skips_the_other_jobs_but_keeps_the_evidence() -> None:
     assert v.evidence["freshness"]["age_days"] > 180
     assert "account_position" not in v.evidence
     assert v.current_employer == "Globex Corporation"
+
+
+def test_other_jobs_are_compared_only_where_a_rule_needs_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.matching import verdict
+
+    compared: list[str | None] = []
+
+    def spy(account: AccountRecord, company: Company, config: MatchingConfig) -> object:
+        compared.append(company.name)
+        return real(account, company, config)
+
+    real = verdict.match_employer
+    monkeypatch.setattr(verdict, "match_employer", spy)
+    old_job = Position(Company(name="Initech Systems"), start_date="2010", end_date="2014")
+    # still there, one other job: no boomerang possible, so it is not compared
+    v = run(profile(Position(AT_ACME, start_date="2019", is_primary=True), old_job))
+    assert (v.rule, compared) == ("still_there.current_employer_is_account", ["ACME Widgets"])
+    # the current employer a parent company: only a job on the same page or domain could matter
+    compared.clear()
+    holding = Company(name="Widgetco Beteiligungs AG", parent_name="Acme Widgets GmbH")
+    v = run(profile(Position(holding, start_date="2024", is_primary=True), old_job))
+    assert (v.rule, compared) == ("unknown.current_employer_related", ["Widgetco Beteiligungs AG"])
+    # LEFT needs every job at the account: all are compared
+    compared.clear()
+    v = run(profile(*moved().positions, old_job))
+    assert v.rule == "left.ended_at_account_now_elsewhere"
+    assert compared == ["Globex Corporation", "ACME Widgets", "Initech Systems"]
+    # a boomerang is possible on dates (a job elsewhere after a job ended): the jobs are compared
+    compared.clear()
+    v = run(
+        profile(
+            Position(AT_ACME, start_date="2024", is_primary=True),
+            Position(GLOBEX, start_date="2021", end_date="2023"),
+            Position(AT_ACME, start_date="2015", end_date="2020"),
+        )
+    )
+    assert v.rule == "still_there.returned_to_account"
+    assert compared == ["ACME Widgets", "Globex Corporation", "ACME Widgets"]
