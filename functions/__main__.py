@@ -3,7 +3,8 @@
 Each command is one small ``run(args) -> exit code`` function plus an ``add_arguments(parser)``,
 registered in ``COMMANDS``; a command that grows gets its own module and is registered here.
 
-Exit codes: 0 success, 1 Dataverse (or provisioning) failure, 2 bad usage or configuration.
+Exit codes: 0 success, 1 Dataverse (or provisioning) failure / the run failed, 2 bad usage or
+configuration, 3 (scan) skipped because another run holds the lock.
 Expected failures print one readable message to stderr, never a traceback.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_LOCKED = 3
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,65 @@ def _provision(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _scan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="compute and record everything, write nothing")
+    parser.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    parser.add_argument(
+        "--force", action="store_true", help="run even if data validation is disabled (SCAN_ENABLED)"
+    )
+    parser.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS",
+        help="wait up to SECONDS for a running scan to finish instead of skipping (default 0)",
+    )
+
+
+def _scan(args: argparse.Namespace) -> int:
+    """Run the daily scan now, with a progress line on stderr and a summary at the end."""
+    from functions.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from functions.pipeline import RunHooks, run_scan
+    from functions.pipeline.progress import Progress
+
+    progress = Progress()
+    try:
+        summary = run_scan(
+            config,
+            hooks=RunHooks(on_progress=progress),
+            dry_run=True if args.dry_run else None,
+            enabled=True if args.force else None,
+            trigger="cli",
+            wait_for_lock_seconds=args.wait,
+        )
+    except ConfigError as exc:
+        progress.finish()
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    progress.finish()
+    print(json.dumps(summary.to_dict(), indent=2, default=str) if args.json else summary.render())
+    if summary.status == "skipped_locked":
+        return EXIT_LOCKED
+    if summary.status == "disabled" and not args.json:
+        print("Enable it with SCAN_ENABLED=true, or run with --force.", file=sys.stderr)
+    return EXIT_FAILED if summary.status == "failed" else EXIT_OK
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(
         "provision",
         "create or repair the Dataverse solution, columns and views (idempotent)",
         _provision_arguments,
         _provision,
+    ),
+    Command(
+        "scan",
+        "run the scan now: find contacts who left their account's company and flag them",
+        _scan_arguments,
+        _scan,
     ),
 )
 

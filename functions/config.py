@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -173,8 +174,68 @@ class ProfileSourceConfig(BaseModel):
         return self
 
 
+_NCRONTAB_FIELD = re.compile(r"^[0-9*/,\-A-Za-z]+$")
+_TIMESPAN = re.compile(r"^\d{1,2}:\d{2}:\d{2}$")
+
+
+class ScanConfig(BaseModel):
+    """The daily scan (docs/scan.md): schedule, sync users, cost and safety switches."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(
+        default=False, description="App-settings default of the toggle; the settings store may override it"
+    )
+    schedule: str = "0 0 2 * * *"
+    dry_run: bool = False
+    sync_user_ids: tuple[str, ...] = ()
+    sync_team: str | None = None
+    sync_role: str | None = None
+    lookup_budget: Annotated[int | None, Field(ge=0)] = None
+    refresh_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 500
+    state_table_prefix: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,29}$")] = "dval"
+    lock_ttl_seconds: Annotated[int, Field(ge=30, le=86400)] = 900
+    provisioning_max_age_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 168.0
+
+    @field_validator("schedule")
+    @classmethod
+    def _ncrontab(cls, value: str) -> str:
+        value = value.strip()
+        fields = value.split()
+        if _TIMESPAN.match(value) or (len(fields) == 6 and all(_NCRONTAB_FIELD.match(f) for f in fields)):
+            return value
+        raise ValueError(
+            "must be an NCRONTAB expression with six fields (second minute hour day month weekday), "
+            "e.g. '0 0 2 * * *'"
+        )
+
+    @field_validator("sync_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            guid = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+            bad = [v for v in value if not guid.match(str(v))]
+            if bad:
+                raise ValueError(f"{len(bad)} entr{'y is' if len(bad) == 1 else 'ies are'} not a GUID")
+            return tuple(str(v).lower() for v in value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_sync_source(self) -> ScanConfig:
+        given = [n for n, v in (("ids", self.sync_user_ids), ("team", self.sync_team),
+                                ("role", self.sync_role)) if v]
+        if len(given) > 1:
+            raise ValueError("set only one of SYNC_USER_IDS, SYNC_TEAM, SYNC_ROLE")
+        return self
+
+
 class AppConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    scan: ScanConfig = Field(default_factory=ScanConfig)
 
     dataverse: DataverseConfig
     profiles: ProfileSourceConfig | None = Field(
@@ -220,6 +281,20 @@ PROFILE_SETTINGS: dict[str, str] = {
     "PDL_TIMEOUT_SECONDS": "pdl_timeout_seconds",
     "PDL_MAX_RETRIES": "pdl_max_retries",
     "PDL_MAX_LOOKUPS": "pdl_max_lookups",
+}
+SCAN_SETTINGS: dict[str, str] = {
+    "SCAN_ENABLED": "enabled",
+    "SCAN_SCHEDULE": "schedule",
+    "SCAN_DRY_RUN": "dry_run",
+    "SYNC_USER_IDS": "sync_user_ids",
+    "SYNC_TEAM": "sync_team",
+    "SYNC_ROLE": "sync_role",
+    "SCAN_LOOKUP_BUDGET": "lookup_budget",
+    "SCAN_REFRESH_DAYS": "refresh_days",
+    "SCAN_BATCH_SIZE": "batch_size",
+    "STATE_TABLE_PREFIX": "state_table_prefix",
+    "SCAN_LOCK_TTL_SECONDS": "lock_ttl_seconds",
+    "SCAN_PROVISIONING_MAX_AGE_HOURS": "provisioning_max_age_hours",
 }
 APP_SETTINGS: dict[str, str] = {
     "STATE_STORAGE_CONNECTION": "storage_connection",
@@ -280,9 +355,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> AppConfig:
             profiles = load_profile_config(env)
         except ConfigError as exc:
             problems.append(str(exc))
-    if problems or dataverse is None:
+    scan = None
+    try:
+        scan = ScanConfig(**_present(env, SCAN_SETTINGS))
+    except ValidationError as exc:
+        problems += _problems(exc, SCAN_SETTINGS, "SYNC_USER_IDS")
+    if problems or dataverse is None or scan is None:
         raise ConfigError("; ".join(problems))
     try:
-        return AppConfig(dataverse=dataverse, profiles=profiles, **_present(env, APP_SETTINGS))
+        return AppConfig(dataverse=dataverse, profiles=profiles, scan=scan, **_present(env, APP_SETTINGS))
     except ValidationError as exc:
         raise ConfigError("; ".join(_problems(exc, APP_SETTINGS, "STATE_STORAGE_CONNECTION"))) from None

@@ -1,0 +1,185 @@
+"""Benchmark of the daily scan: a generated org, a first (back-fill) run and a no-change run.
+
+    .venv/bin/python benchmarks/scan.py --contacts 100000
+
+The Dataverse emulator runs in its own process (so its memory is not the client's) and Azurite is
+started through localdev.azurite. Each scan runs in a fresh child process, which reports its own wall
+time, CPU time (getrusage) and peak RSS (ru_maxrss), so the numbers are those of the scan alone:
+reading the profile file, reading Dataverse, planning, validating, writing back and recording state.
+
+Reported per run: Dataverse requests by kind (the client's counters and the emulator's), the floor
+``sum(ceil(rows read / 5000)) + ceil(writes / 1000) + provisioning requests``, profile look-ups, Azure
+Table operations, wall time, CPU and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback only
+        return json.loads(response.read())
+
+
+def _post(url: str) -> None:
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback only
+        pass
+
+
+def _wait_ready(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the emulator exited during start-up")
+        try:
+            _get(url + "/_emulator/counters")
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError("the emulator did not start in time")
+
+
+def child(env_json: str, day: str) -> None:
+    """One scan in this process; prints a JSON line with the summary and the process's resources."""
+    from functions.config import load_config
+    from functions.pipeline import run_scan
+
+    env = json.loads(env_json)
+    config = load_config(env)
+    when = datetime.fromisoformat(day)
+    wall = time.perf_counter()
+    summary = run_scan(config, trigger="benchmark", clock=lambda: when)
+    wall = time.perf_counter() - wall
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({
+        "summary": summary.to_dict(),
+        "wall_seconds": round(wall, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    }))
+
+
+def _floor(summary: dict) -> int:
+    rows = summary["rows_read"]
+    tables = ("accounts", "opportunities", "connections", "contacts")
+    reads = sum(max(1, math.ceil(rows.get(t, 0) / 5000)) for t in tables)
+    return reads + math.ceil(summary["counters"].get("writes", 0) / 1000) + summary["provisioning_requests"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON only")
+    parser.add_argument("--child", nargs=2, metavar=("ENV", "DAY"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+
+    from dataverse_emulator.generator import OrgSpec, generate_org
+    from localdev.azurite import Azurite
+    from localdev.sample_profiles import write_profile_file
+
+    today = datetime.now(UTC).date()
+    work = Path(tempfile.mkdtemp(prefix="scan-bench-"))
+    profiles = work / "profiles.jsonl"
+    t = time.perf_counter()
+    stats = write_profile_file(generate_org(OrgSpec(contacts=args.contacts, seed=args.seed)), profiles,
+                               today=today)
+    setup = {"profile_file_seconds": round(time.perf_counter() - t, 1), "profiles": stats.profiles}
+    port = _free_port()
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "dataverse_emulator", "--port", str(port), "--contacts", str(args.contacts),
+         "--seed", str(args.seed)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    results = {"contacts": args.contacts, "seed": args.seed, "batch_size": args.batch_size, **setup}
+    try:
+        t = time.perf_counter()
+        _wait_ready(url, emulator, timeout=600)
+        results["emulator_start_seconds"] = round(time.perf_counter() - t, 1)
+        with Azurite() as azurite:
+            env = {
+                "DATAVERSE_URL": url,
+                "DATAVERSE_AUTH": "local",
+                "STATE_STORAGE_CONNECTION": azurite.connection_string,
+                "PROFILE_FILE": str(profiles),
+                "SCAN_ENABLED": "true",
+                "SCAN_BATCH_SIZE": str(args.batch_size),
+            }
+            day = datetime.combine(today, datetime.min.time(), UTC).replace(hour=2).isoformat()
+            for name in ("first_run", "no_change_run"):
+                _post(url + "/_emulator/reset-counters")
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", json.dumps(env), day],
+                    cwd=ROOT, capture_output=True, text=True, check=True,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                )
+                run = json.loads(out.stdout.strip().splitlines()[-1])
+                summary = run.pop("summary")
+                run["status"] = summary["status"]
+                run["mode"] = summary["mode"]
+                run["dataverse_requests"] = summary["dataverse_requests"]
+                run["emulator_requests"] = _get(url + "/_emulator/counters").get("requests")
+                run["floor"] = _floor(summary)
+                run["rows_read"] = summary["rows_read"]
+                run["provisioning_requests"] = summary["provisioning_requests"]
+                run["counters"] = {k: v for k, v in summary["counters"].items() if v}
+                run["profile_lookups"] = summary["counters"].get("looked_up", 0)
+                run["table_operations"] = summary["table_operations"]
+                run["seconds_by_phase"] = summary["seconds_by_phase"]
+                results[name] = run
+    finally:
+        emulator.terminate()
+        emulator.wait(30)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"Scan benchmark: {args.contacts} contacts (seed {args.seed}), batch size {args.batch_size}, "
+          f"{setup['profiles']} profiles in the file")
+    for name in ("first_run", "no_change_run"):
+        r = results[name]
+        req = r["dataverse_requests"]
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(req.items()) if k != "total" and v)
+        print(f"\n{name.replace('_', ' ')} ({r['mode']}, {r['status']})")
+        print(f"  Dataverse requests  {req['total']} ({kinds}); floor {r['floor']} "
+              f"(rows read {r['rows_read']}, provisioning {r['provisioning_requests']})")
+        print(f"  profile look-ups    {r['profile_lookups']}")
+        print(f"  table operations    {r['table_operations']['total']} {r['table_operations']}")
+        print(f"  wall {r['wall_seconds']} s, CPU {r['cpu_seconds']} s, peak RSS {r['peak_rss_mb']} MB")
+        print(f"  counters            {r['counters']}")
+        print(f"  seconds by phase    {r['seconds_by_phase']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+

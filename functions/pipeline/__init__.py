@@ -1,0 +1,9 @@
+"""The daily scan: plan, validate in batches, write back, record (docs/scan.md).
+
+``run_scan(config, ...) -> RunSummary`` runs one scan; the timer trigger and ``python -m functions
+scan`` both call it.
+"""
+
+from functions.pipeline.run import RunHooks, RunSummary, ScanServices, run_scan
+
+__all__ = ["RunHooks", "RunSummary", "ScanServices", "run_scan"]

@@ -1,0 +1,875 @@
+"""One scan run: enabled? -> lock -> provision (cached) -> read -> plan -> validate in batches ->
+write back -> record. See docs/scan.md.
+
+At-least-once and idempotent: per-contact state is written only after its Dataverse write succeeded,
+the checkpoint (delta links, profile digests) only after every batch succeeded. A failed or crashed run
+leaves the previous checkpoint, so the next run sees the same changes again, skips the contacts whose
+state already moved on, and never writes a value equal to the one it read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from functions.config import AppConfig, ConfigError
+from functions.dataverse import DataverseClient, ExpiredDeltaTokenError
+from functions.dataverse.column import ColumnBinding, SupportingColumns, option_values
+from functions.matching.records import Outcome
+from functions.pipeline import crm_reader
+from functions.pipeline.crm_reader import AccountInfo, CrmContact, CrmReader
+from functions.pipeline.hashing import account_hash, contact_hash, record_dict
+from functions.pipeline.plan import PlanItem, apply_budget, next_refresh, reason_for, shards_due
+from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
+from functions.pipeline.validate import Batch, BatchItem, ItemResult, validate_batch
+from functions.pipeline.writeback import decide_write
+from functions.profiles import ProfileSource, ProfileSourceAuthError
+from functions.state.contacts import ContactState, ContactStates
+from functions.state.crm_index import CrmIndex, PendingList, ProfileIndex, profile_shard
+from functions.state.delta_links import ScanCheckpoint
+from functions.state.lock import LockHeld, LockLost, RunLock
+from functions.state.provisioned import ProvisionedRecord, ProvisionedStore, provisioning_fingerprint
+from functions.state.runs import RunRecords
+from functions.state.tables import ScanTables
+
+__all__ = ["RunHooks", "RunSummary", "ScanServices", "run_scan"]
+
+log = logging.getLogger("functions.pipeline")
+
+SCOPE_VERSION = 1  # bump when the scope rules change: forces a full read
+WRITE_FLUSH = 1000  # Dataverse writes per UpdateMultiple request (its maximum)
+STATE_BUFFER_MAX = 20000  # buffered contact states before everything is sent
+_SAMPLE_WRITES = 50  # would-be writes kept in a dry run's record
+
+
+@dataclass
+class RunHooks:
+    """Callbacks for progress displays and tests (e.g. a crash injected after a batch)."""
+
+    on_progress: Callable[[str, int, int], None] | None = None  # (phase, done, total)
+    after_batch: Callable[[int, RunSummary], None] | None = None
+
+    def progress(self, phase: str, done: int, total: int) -> None:
+        if self.on_progress:
+            self.on_progress(phase, done, total)
+
+
+@dataclass
+class ScanServices:
+    """What a run talks to. Built from the config when not given (tests pass their own)."""
+
+    client: DataverseClient
+    tables: ScanTables
+    profiles: ProfileSource
+
+    @classmethod
+    def from_config(cls, config: AppConfig) -> ScanServices:
+        from functions.dataverse import build_client
+        from functions.profiles import build_profile_source
+        from functions.state import build_table_service
+
+        if config.profiles is None:
+            raise ConfigError("PROFILE_SOURCE: missing; set PROFILE_FILE (file) or PDL_API_KEY (pdl)")
+        try:
+            service = build_table_service(config)
+        except ValueError as exc:
+            raise ConfigError(f"STATE_STORAGE_CONNECTION: {exc}") from None
+        tables = ScanTables(service, config.scan.state_table_prefix)
+        return cls(build_client(config.dataverse), tables, build_profile_source(config.profiles))
+
+    def close(self) -> None:
+        self.client.close()
+        self.profiles.close()
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    trigger: str
+    dry_run: bool
+    started_at: str
+    status: str = "running"  # succeeded | completed_with_errors | failed | skipped_locked | disabled
+    finished_at: str | None = None
+    mode: str = ""  # full | delta
+    message: str = ""
+    counters: Counter[str] = field(default_factory=Counter)
+    planned: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    requests: dict[str, int] = field(default_factory=dict)
+    table_operations: dict[str, int] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+    provisioning: str = ""
+    provisioning_requests: int = 0
+    rows_read: Counter[str] = field(default_factory=Counter)  # change-tracking rows per table
+    seconds: Counter[str] = field(default_factory=Counter)  # wall time per phase
+    sync_users: str = ""
+    notes: list[str] = field(default_factory=list)
+    would_write: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("succeeded", "completed_with_errors")
+
+    @property
+    def request_total(self) -> int:
+        events = ("retries", "throttled", "token_refreshes")
+        return sum(v for k, v in self.requests.items() if k not in events)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "trigger": self.trigger,
+            "dry_run": self.dry_run,
+            "status": self.status,
+            "message": self.message,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "mode": self.mode,
+            "provisioning": self.provisioning,
+            "provisioning_requests": self.provisioning_requests,
+            "sync_users": self.sync_users,
+            "rows_read": dict(self.rows_read),
+            "seconds_by_phase": {k: round(v, 2) for k, v in self.seconds.items()},
+            "counters": {k: self.counters.get(k, 0) for k in _COUNTER_ORDER}
+            | {k: v for k, v in self.counters.items() if k not in _COUNTER_ORDER},
+            "planned_by_reason": dict(self.planned),
+            "skipped_by_reason": dict(self.skipped),
+            "errors_by_kind": dict(self.errors),
+            "dataverse_requests": {"total": self.request_total, **self.requests},
+            "table_operations": {"total": sum(self.table_operations.values()), **self.table_operations},
+            "notes": list(self.notes),
+            "would_write": list(self.would_write),
+        }
+
+    def render(self) -> str:
+        d = self.to_dict()
+        title = f"Scan {self.run_id} ({self.trigger}) - {self.status.upper()}"
+        if self.dry_run:
+            title += " - DRY RUN, nothing written"
+        lines = [title]
+        if self.message:
+            lines.append(f"  {self.message}")
+        lines.append(f"  mode {self.mode or '-'}, provisioning {self.provisioning or '-'}, "
+                     f"sync users: {self.sync_users or '-'}, {self.duration_seconds:.1f} s")
+        rows = [(k.replace("_", " "), str(v)) for k, v in d["counters"].items()]
+        width = max((len(k) for k, _ in rows), default=10)
+        lines += [f"  {k.ljust(width)}  {v.rjust(8)}" for k, v in rows]
+        for title_, data in (("planned by reason", self.planned), ("skipped by reason", self.skipped),
+                             ("errors", self.errors)):
+            if data:
+                lines.append(f"  {title_}: " + ", ".join(f"{k} {v}" for k, v in sorted(data.items())))
+        req = d["dataverse_requests"]
+        lines.append("  Dataverse requests: " + str(req["total"]) + " (" + ", ".join(
+            f"{k} {v}" for k, v in sorted(self.requests.items()) if v) + ")")
+        lines.append(f"  table operations: {d['table_operations']['total']}")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+_EVENTS = ("retries", "throttled", "token_refreshes")
+_COUNTER_ORDER = (
+    "in_scope",
+    "planned",
+    "looked_up",
+    "still_there",
+    "left",
+    "unknown",
+    "flagged",
+    "unflagged",
+    "employer_updated",
+    "ignored",
+    "unchanged",
+    "skipped",
+    "deferred",
+    "left_scope",
+    "deleted",
+    "writes",
+    "errors",
+)
+
+
+class _LeaseKeepingHooks(RunHooks):
+    """Renews the run lock whenever progress is reported (a cheap clock check otherwise)."""
+
+    def __init__(self, hooks: RunHooks, lease: Any) -> None:
+        super().__init__(on_progress=hooks.on_progress, after_batch=hooks.after_batch)
+        self._lease = lease
+
+    def progress(self, phase: str, done: int, total: int) -> None:
+        if self._lease is not None:
+            self._lease.renew_if_due()
+        super().progress(phase, done, total)
+
+
+@dataclass
+class _Planned:
+    contact: CrmContact
+    account: AccountInfo | None
+    reason: str
+    contact_hash: str
+    account_hash: str
+    opp_linked: bool
+    state: ContactState | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_scan(
+    config: AppConfig,
+    *,
+    services: ScanServices | None = None,
+    hooks: RunHooks | None = None,
+    dry_run: bool | None = None,
+    enabled: bool | None = None,
+    trigger: str = "manual",
+    wait_for_lock_seconds: float = 0.0,
+    clock: Callable[[], datetime] = _now,
+) -> RunSummary:
+    """Run one scan and return its summary (also stored as the run record).
+
+    ``enabled``: the toggle; ``None`` takes ``SCAN_ENABLED`` (the settings store passes its value).
+    ``dry_run``: ``None`` takes ``SCAN_DRY_RUN``. Raises ``ConfigError`` only for missing settings;
+    every other failure is reported in the summary (status ``failed``).
+    """
+    scan = config.scan
+    started = clock()
+    summary = RunSummary(
+        run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8],
+        trigger=trigger,
+        dry_run=scan.dry_run if dry_run is None else dry_run,
+        started_at=started.isoformat(timespec="seconds"),
+    )
+    if not (scan.enabled if enabled is None else enabled):
+        summary.status = "disabled"
+        summary.message = "data validation is disabled (SCAN_ENABLED / settings); nothing done"
+        summary.finished_at = summary.started_at
+        log.info("scan skipped: disabled")
+        return summary
+    own = services is None
+    services = services or ScanServices.from_config(config)
+    hooks = hooks or RunHooks()
+    t0 = time.monotonic()
+    requests_before = dict(services.client.request_counts)
+    tables = services.tables.ensure()
+    ops_before = Counter(tables.ops)
+    runs = RunRecords(tables.runs)
+    lock = RunLock(tables.locks, ttl_seconds=scan.lock_ttl_seconds, clock=clock)
+    lease = None
+    try:
+        try:
+            lease = lock.acquire(summary.run_id, wait_seconds=wait_for_lock_seconds)
+        except LockHeld as exc:
+            summary.status = "skipped_locked"
+            summary.message = f"another scan is running ({exc}); this one did nothing"
+            log.warning("scan %s skipped: %s", summary.run_id, exc)
+            return summary
+        if lease.took_over:
+            summary.notes.append(f"took over the lock of run {lease.took_over}, which had expired")
+        runs.save(summary.to_dict())
+        _Run(config, services, summary, hooks, lease, clock).execute()
+        summary.status = "completed_with_errors" if summary.counters["errors"] else "succeeded"
+    except LockLost as exc:
+        summary.status = "failed"
+        summary.message = str(exc)
+    except Exception as exc:  # reported in the run record; the next run redoes the work
+        summary.status = "failed"
+        summary.message = f"{type(exc).__name__}: {exc}"
+        log.exception("scan %s failed", summary.run_id)
+        try:  # the org may have changed under us (a deleted column): check provisioning next time
+            ProvisionedStore(tables.provisioning).clear()
+        except Exception:  # pragma: no cover
+            log.exception("could not reset the provisioning record")
+    finally:
+        summary.finished_at = clock().isoformat(timespec="seconds")
+        summary.duration_seconds = time.monotonic() - t0
+        after = services.client.request_counts
+        summary.requests = {k: after.get(k, 0) - requests_before.get(k, 0) for k in after}
+        summary.requests = {k: v for k, v in summary.requests.items() if v}
+        summary.table_operations = dict(Counter(tables.ops) - ops_before)
+        try:
+            runs.save(summary.to_dict())
+        except Exception:  # pragma: no cover - storage gone; the log still has it
+            log.exception("could not save the run record of %s", summary.run_id)
+        if lease is not None:
+            try:
+                lease.release()
+            except Exception:  # pragma: no cover - it expires on its own
+                log.exception("could not release the scan lock")
+        if own:
+            services.close()
+    log.info("scan %s %s: %s", summary.run_id, summary.status, json.dumps(dict(summary.counters)))
+    return summary
+
+
+class _Run:
+    def __init__(self, config: AppConfig, services: ScanServices, summary: RunSummary, hooks: RunHooks,
+                 lease: Any, clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.scan = config.scan
+        self.client = services.client
+        self.tables = services.tables
+        self.source = services.profiles
+        self.summary = summary
+        self.c = summary.counters
+        self.hooks = _LeaseKeepingHooks(hooks, lease)
+        self.lease = lease
+        self.clock = clock
+        self.now = clock()
+        self.today: date = self.now.date()
+        self.dry = summary.dry_run
+        self.states = ContactStates(self.tables.contacts)
+        self.index = CrmIndex(self.tables.crmindex)
+        self.pending_list = PendingList(self.tables.crmindex)
+        self.profile_index = ProfileIndex(self.tables.profiles)
+        self.checkpoint_store = ScanCheckpoint(self.tables.deltalinks)
+        # collected while reading/planning
+        self.state_updates: list[ContactState] = []  # scope facts only (no validation)
+        self.deleted: set[str] = set()
+        self.planned: list[_Planned] = []
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.new_pending: list[tuple[str, str, str]] = []
+        self.index_opps: list[tuple[str, str | None]] = []
+        self.index_conns: list[tuple[str, str, str]] = []
+        self.index_deleted_opps: list[str] = []
+        self.index_deleted_conns: list[str] = []
+        self.drop_pending: list[str] = []
+        self.entered = 0
+        self.profile_changed: set[str] = set()
+        self.profile_hashes: dict[str, str] | None = None
+
+    # ------------------------------------------------------------------ steps
+    def _timed(self, phase: str, started: float) -> float:
+        now = time.monotonic()
+        self.summary.seconds[phase] += now - started
+        return now
+
+    def execute(self) -> None:
+        t = time.monotonic()
+        binding, supporting, flag_column = self._provision()
+        t = self._timed("provisioning", t)
+        self.binding, self.supporting = binding, supporting
+        self.sync = resolve_sync_users(self.client, self.scan)
+        self.summary.sync_users = f"{len(self.sync.owner_ids)} ({self.sync.source})"
+        employer_column = supporting.current_employer if supporting and flag_column else None
+        reader = CrmReader(self.client, flag_column=flag_column, employer_column=employer_column,
+                           page_size=self.config.dataverse.page_size)
+        self.reader = reader
+        checkpoint = self.checkpoint_store.load()
+        links: dict[str, str] = checkpoint.get("delta_links", {})
+        reasons_full = []
+        if not checkpoint:
+            reasons_full.append("first run")
+        elif not all(links.get(t) for t in crm_reader.TABLES):
+            reasons_full.append("no delta links yet")
+        if checkpoint and checkpoint.get("sync_fingerprint") != self.sync.fingerprint:
+            reasons_full.append("sync users changed")
+        if checkpoint and (checkpoint.get("scope_version") != SCOPE_VERSION
+                           or checkpoint.get("columns") != reader.contact_columns):
+            reasons_full.append("columns or scope rules changed")
+        self.pending = self.pending_list.all()
+        self.hooks.progress("reading profiles", 0, 0)
+        t = self._timed("sync_users_and_checkpoint", t)
+        self.profile_hashes, digests = self._profile_hashes()
+        t = self._timed("profile_file", t)
+        new_links: dict[str, str | None] = {}
+        if not reasons_full:
+            try:
+                new_links = self._read_delta(links, checkpoint, digests)
+                self.summary.mode = "delta"
+            except ExpiredDeltaTokenError:
+                self._reset_collections()
+                reasons_full.append("delta token expired")
+        if reasons_full:
+            self.summary.mode = "full"
+            self.summary.notes.append("full read: " + ", ".join(reasons_full))
+            new_links = self._read_full()
+        self.summary.rows_read.update(self.reader.rows_read)
+        t = self._timed("read_and_plan", t)
+        self._validate_and_write()
+        t = time.monotonic()
+        if self.dry:
+            return
+        self._commit(new_links, digests)
+        self._timed("commit", t)
+
+    def _reset_collections(self) -> None:
+        self.state_updates, self.deleted, self.planned = [], set(), []
+        self.index_opps, self.index_conns = [], []
+        self.index_deleted_opps, self.index_deleted_conns = [], []
+        self.drop_pending, self.entered = [], 0
+        self.pending = self.pending_list.all()
+        self.c.clear()
+
+    def _provision(self) -> tuple[ColumnBinding, SupportingColumns | None, str | None]:
+        from functions.dataverse.provisioning import provision
+        from functions.dataverse.provisioning_report import Action
+
+        dv = self.config.dataverse
+        store = ProvisionedStore(self.tables.provisioning)
+        fingerprint = provisioning_fingerprint(dv)
+        record = store.load()
+        if record and record.fresh(fingerprint, self.now, self.scan.provisioning_max_age_hours):
+            self.summary.provisioning = f"cached ({record.provisioned_at.isoformat(timespec='seconds')})"
+            return record.binding, record.supporting, record.binding.logical_name
+        before = sum(v for k, v in self.client.request_counts.items() if k not in _EVENTS)
+        report = provision(self.client, dv, dry_run=self.dry)
+        after = sum(v for k, v in self.client.request_counts.items() if k not in _EVENTS)
+        self.summary.provisioning_requests = after - before
+        self.summary.provisioning = "checked, changed" if report.changed else "checked, nothing to change"
+        missing = {c.name.removeprefix("contact.") for c in report.components
+                   if c.kind == "column" and c.action is Action.WOULD_CREATE}
+        if report.binding is None or report.binding.logical_name in missing:
+            # dry run against an org without the column yet: nothing to read, everything would be new
+            self.summary.notes.append("the flag column does not exist yet (dry run): values read as empty")
+            binding = report.binding or ColumnBinding(f"{dv.publisher_prefix}_nolongeratcompany",
+                                                      option_values(dv.option_value_prefix))
+            return binding, None, None
+        supporting = report.supporting_columns
+        if supporting is not None and {supporting.validated_on, supporting.current_employer} & missing:
+            supporting = None  # dry run: the supporting columns do not exist yet
+        if not self.dry:
+            store.save(ProvisionedRecord(fingerprint, self.now, report.binding, report.supporting_columns))
+        return report.binding, supporting, report.binding.logical_name
+
+    def _profile_hashes(self) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+        """Profile id -> content hash of every profile in a file source (a local re-read, no billed
+        look-up), and the per-shard digests. ``(None, None)`` for sources without a cheap diff (PDL)."""
+        iter_profiles = getattr(self.source, "iter_profiles", None)
+        if iter_profiles is None:
+            return None, None
+        hashes = {p.profile_id: p.content_hash for p in iter_profiles()}
+        return hashes, ProfileIndex.shard_digests(hashes.items())
+
+    # ------------------------------------------------------------------ full read
+    def _read_full(self) -> dict[str, str | None]:
+        r = self.reader
+        links: dict[str, str | None] = {}
+        self.hooks.progress("reading accounts", 0, 0)
+        accounts_t = r.read_table("accounts", None)
+        links["accounts"] = accounts_t.delta_link
+        accounts = {a.record.account_id: a for a in accounts_t.changed}
+        del accounts_t
+        self.hooks.progress("reading opportunities", 0, 0)
+        opps_t = r.read_table("opportunities", None)
+        links["opportunities"] = opps_t.delta_link
+        scoped_opps = {o.opportunity_id for o in opps_t.changed if o.open and o.owner_id in self.sync}
+        linked = {o.parent_contact for o in opps_t.changed
+                  if o.opportunity_id in scoped_opps and o.parent_contact}
+        self.index_opps = [(o.opportunity_id, o.parent_contact) for o in opps_t.changed]
+        del opps_t
+        self.hooks.progress("reading connections", 0, 0)
+        conns_t = r.read_table("connections", None)
+        links["connections"] = conns_t.delta_link
+        for conn in conns_t.changed:
+            self.index_conns.append((conn.connection_id, conn.opportunity_id, conn.contact_id))
+            if conn.active and conn.opportunity_id in scoped_opps:
+                linked.add(conn.contact_id)
+        del conns_t
+        self.hooks.progress("reading state", 0, 0)
+        states = {s.contact_id: s for s in self.states.iter_all()}
+        seen = 0
+        for item in r.changes("contacts", None):
+            if not hasattr(item, "row"):
+                continue
+            contact = r.contact(item.row)
+            seen += 1
+            if seen % 5000 == 0:
+                self.hooks.progress("reading contacts", seen, 0)
+            cid = contact.contact_id
+            account = accounts.get(contact.record.account_id or "")
+            self._evaluate(contact, account, cid in linked, states.pop(cid, None))
+        links["contacts"] = r.last_link
+        self.deleted |= set(states)  # state of contacts Dataverse no longer returns
+        return links
+
+    # ------------------------------------------------------------------ delta read
+    def _read_delta(self, links: dict[str, str], checkpoint: dict[str, Any],
+                    digests: dict[str, str] | None) -> dict[str, str | None]:
+        r = self.reader
+        out: dict[str, str | None] = {}
+        tables = {}
+        for name in crm_reader.TABLES:
+            self.hooks.progress(f"reading {name} changes", 0, 0)
+            tables[name] = r.read_table(name, links[name])
+            out[name] = tables[name].delta_link
+        contact_rows: dict[str, CrmContact] = {c.contact_id: c for c in tables["contacts"].changed}
+        self.deleted |= set(tables["contacts"].deleted)
+        accounts: dict[str, AccountInfo] = {a.record.account_id: a for a in tables["accounts"].changed}
+        recheck: set[str] = set()  # contacts whose opportunity link must be re-read
+        if accounts or tables["accounts"].deleted:
+            for contact in r.contacts_of_accounts([*accounts, *tables["accounts"].deleted]):
+                contact_rows.setdefault(contact.contact_id, contact)
+        opp_ids = []
+        for opp in tables["opportunities"].changed:
+            old = self.index.opportunity(opp.opportunity_id)
+            recheck |= {c for c in (old, opp.parent_contact) if c}
+            opp_ids.append(opp.opportunity_id)
+            self.index_opps.append((opp.opportunity_id, opp.parent_contact))
+        for opp_id in tables["opportunities"].deleted:
+            old = self.index.opportunity(opp_id)
+            if old:
+                recheck.add(old)
+            self.index_deleted_opps.append(opp_id)
+        for conn in r.connections_of_opportunities(opp_ids):
+            recheck.add(conn.contact_id)
+        for conn in tables["connections"].changed:
+            old_conn = self.index.connection(conn.connection_id)
+            recheck.add(conn.contact_id)
+            if old_conn:
+                recheck.add(old_conn[1])
+            self.index_conns.append((conn.connection_id, conn.opportunity_id, conn.contact_id))
+        for conn_id in tables["connections"].deleted:
+            old_conn = self.index.connection(conn_id)
+            if old_conn:
+                recheck.add(old_conn[1])
+            self.index_deleted_conns.append(conn_id)
+        # profile changes (file source): only shards whose digest moved are read
+        old_digests = checkpoint.get("profile_digests")
+        if digests is not None and old_digests is not None and self.profile_hashes is not None:
+            for shard in sorted(set(digests) | set(old_digests)):
+                if digests.get(shard) == old_digests.get(shard):
+                    continue
+                for pid, cid, phash in self.profile_index.pairs_in(shard):
+                    if self.profile_hashes.get(pid) != phash:
+                        self.profile_changed.add(cid)
+        # refresh due: the shards whose slot day came up since the last run
+        last_day = checkpoint.get("last_day")
+        since = date.fromisoformat(last_day) if last_day else None
+        due_states: dict[str, ContactState] = {}
+        if since is None or since < self.today:
+            for state in self.states.iter_shards(shards_due(since, self.today, self.scan.refresh_days)):
+                due = state.next_refresh and date.fromisoformat(state.next_refresh) <= self.today
+                if state.in_scope and due:
+                    due_states[state.contact_id] = state
+        candidates = set(contact_rows) | recheck | set(self.pending) | self.profile_changed | set(due_states)
+        candidates -= self.deleted
+        states = dict(due_states)
+        per_partition = int(checkpoint.get("in_scope", 0)) / 256
+        states.update(self.states.get_many(candidates - set(due_states), partition_size=per_partition))
+        # a changed row whose scope facts and hash are what we stored is our own write-back (or a column
+        # the verdict does not read): nothing to do
+        for cid in list(contact_rows):
+            state = states.get(cid)
+            if cid in recheck or cid in self.pending or cid in self.profile_changed or cid in due_states:
+                continue
+            if state is not None and self._unchanged(contact_rows[cid], state, accounts):
+                del contact_rows[cid]
+                candidates.discard(cid)
+        missing = candidates - set(contact_rows)
+        if missing:
+            for contact in r.contacts_by_id(missing):
+                contact_rows[contact.contact_id] = contact
+            self.deleted |= missing - set(contact_rows)  # no longer readable: forget them
+        need_accounts = {c.record.account_id for c in contact_rows.values() if c.record.account_id}
+        need_accounts -= set(accounts)
+        if need_accounts:
+            accounts.update((a.record.account_id, a) for a in r.accounts_by_id(need_accounts))
+        relink = {cid for cid in contact_rows if cid in recheck or states.get(cid) is None}
+        linked = r.opportunity_links(relink, self.sync) if relink else set()
+        for cid, contact in contact_rows.items():
+            state = states.get(cid)
+            opp_linked = cid in linked if cid in relink else bool(state and state.opp_linked)
+            self._evaluate(contact, accounts.get(contact.record.account_id or ""), opp_linked, state)
+        gone_in_scope = sum(1 for cid in self.deleted if states.get(cid) and states[cid].in_scope)
+        # in-scope total = last run's total + entered - left (only candidates were looked at)
+        self.c["in_scope"] = max(0, int(checkpoint.get("in_scope", 0)) + self.entered
+                                 - self.c["left_scope"] - gone_in_scope)
+        return out
+
+    @staticmethod
+    def _unchanged(contact: CrmContact, state: ContactState, changed_accounts: dict[str, Any]) -> bool:
+        return (
+            state.checked_at is not None
+            and (contact.record.account_id or "") not in changed_accounts
+            and state.in_scope
+            and contact.active == state.active
+            and contact.owner_id == state.owner_id
+            and (contact.record.account_id or None) == (state.account_id or None)
+            and contact_hash(contact.record) == state.contact_hash
+        )
+
+    # ------------------------------------------------------------------ planning
+    def _evaluate(self, contact: CrmContact, account: AccountInfo | None, opp_linked: bool,
+                  state: ContactState | None) -> None:
+        cid = contact.contact_id
+        account_owner = account.owner_id if account else None
+        scoped = in_scope(active=contact.active, owner_id=contact.owner_id, account_owner_id=account_owner,
+                          opp_linked=opp_linked, sync=self.sync)
+        if not scoped:
+            if state is not None and state.in_scope:
+                self.c["left_scope"] += 1
+                self.state_updates.append(self._facts(state, contact, account, opp_linked, in_scope=False))
+            if cid in self.pending:
+                self.pending.pop(cid)
+                self.drop_pending.append(cid)
+            return
+        self.c["in_scope"] += 1
+        if state is None or not state.in_scope:
+            self.entered += 1
+        c_hash = contact_hash(contact.record)
+        a_hash = account_hash(account.record if account else None)
+        pending = self.pending.get(cid)
+        reason = reason_for(
+            state,
+            contact_hash=c_hash,
+            account_id=contact.record.account_id,
+            account_hash=a_hash,
+            profile_changed=self._profile_moved(state),
+            pending_reason=pending.get("reason") if pending else None,
+            today=self.today,
+        )
+        if reason is None:
+            facts = (contact.owner_id, account_owner, opp_linked, contact.active)
+            if state is not None and facts != (state.owner_id, state.account_owner_id, state.opp_linked,
+                                               state.active):
+                self.state_updates.append(self._facts(state, contact, account, opp_linked, in_scope=True))
+            return
+        self.planned.append(_Planned(contact, account, reason, c_hash, a_hash, opp_linked, state))
+
+    def _profile_moved(self, state: ContactState | None) -> bool:
+        """The matched profile's content changed (or it left the file) since the last check."""
+        if self.profile_hashes is None or state is None or not state.profile_id:
+            return False
+        return self.profile_hashes.get(state.profile_id) != state.profile_hash
+
+    @staticmethod
+    def _facts(state: ContactState, contact: CrmContact, account: AccountInfo | None, opp_linked: bool, *,
+               in_scope: bool) -> ContactState:
+        state.in_scope = in_scope
+        state.active = contact.active
+        state.owner_id = contact.owner_id
+        state.account_owner_id = account.owner_id if account else None
+        state.opp_linked = opp_linked
+        return state
+
+    # ------------------------------------------------------------------ validate + write
+    def _validate_and_write(self) -> None:
+        items = [PlanItem(p.contact.contact_id, p.reason, (p.state.checked_at or "") if p.state else "")
+                 for p in self.planned]
+        now_items, later = apply_budget(items, self.scan.lookup_budget)
+        by_id = {p.contact.contact_id: p for p in self.planned}
+        self.planned = []
+        for item in now_items:
+            self.summary.planned[item.reason] += 1
+        self.c["planned"] = len(now_items)
+        for item in later:
+            self.c["deferred"] += 1
+            self.summary.skipped["budget"] += 1
+            self.new_pending.append((item.contact_id, item.reason, self.now.isoformat(timespec="seconds")))
+        if not self.dry:
+            self._write_scope_updates()
+        size = self.scan.batch_size
+        total = len(now_items)
+        self.write_buffer: list[tuple[dict[str, Any], ContactState, str | None]] = []
+        self.state_buffer: list[ContactState] = []
+        self.pair_buffer: list[tuple[str, str, str]] = []
+        self.done_pending: list[str] = []
+        stop_lookups = False
+        for index, start in enumerate(range(0, total, size)):
+            chunk = [by_id.pop(item.contact_id) for item in now_items[start : start + size]]
+            if stop_lookups:
+                self._skip(chunk, "profile_source_auth")
+                continue
+            batch = Batch(self.summary.run_id, index, self.today.isoformat(), tuple(
+                BatchItem(contact=_record_dict(p.contact.record),
+                          account=_record_dict(p.account.record) if p.account else None,
+                          reason=p.reason, flag_value=p.contact.flag_value,
+                          employer_value=p.contact.employer_value) for p in chunk))
+            t = time.monotonic()
+            try:
+                results = validate_batch(batch, self.source)
+            except ProfileSourceAuthError as exc:
+                self.summary.notes.append(f"profile source refused look-ups, stopped: {exc}")
+                self.c["errors"] += 1
+                self.summary.errors["profile_source_auth"] += 1
+                stop_lookups = True
+                self._skip(chunk, "profile_source_auth")
+                continue
+            planned = {p.contact.contact_id: p for p in chunk}
+            for result in results:
+                self._handle(planned[result.contact_id], result)
+            t = self._timed("lookup_and_decide", t)
+            if len(self.write_buffer) >= WRITE_FLUSH:
+                self._flush_writes(final=False)
+            t = self._timed("dataverse_writes", t)
+            self._flush_states(final=False)
+            self._timed("state_writes", t)
+            self.hooks.progress("validating", min(start + size, total), total)
+            if self.lease is not None:
+                self.lease.renew_if_due()
+            if self.hooks.after_batch:
+                self.hooks.after_batch(index, self.summary)
+        t = time.monotonic()
+        self._flush_writes()
+        t = self._timed("dataverse_writes", t)
+        self._flush_states(final=True)
+        self._timed("state_writes", t)
+
+    def _skip(self, chunk: Iterable[_Planned], reason: str) -> None:
+        for p in chunk:
+            self.c["skipped"] += 1
+            self.summary.skipped[reason] += 1
+            self.new_pending.append((p.contact.contact_id, "retry_after_error",
+                                     self.now.isoformat(timespec="seconds")))
+
+    def _handle(self, p: _Planned, result: ItemResult) -> None:
+        cid = p.contact.contact_id
+        if result.looked_up:
+            self.c["looked_up"] += 1
+        if result.outcome is None:
+            self.c["skipped"] += 1
+            self.c["errors"] += 1
+            kind = (result.skipped or "error").split(":")[0]
+            self.summary.skipped[kind] += 1
+            self.summary.errors[kind] += 1
+            self.new_pending.append((cid, "retry_after_error", self.now.isoformat(timespec="seconds")))
+            return
+        self.c[result.outcome.value] += 1
+        decision = decide_write(result.outcome, result.current_employer, flag_value=p.contact.flag_value,
+                                employer_value=p.contact.employer_value, binding=self.binding,
+                                supporting=self.supporting, now=self.now)
+        state = self._facts(p.state or ContactState(cid), p.contact, p.account, p.opp_linked, in_scope=True)
+        state.contact_hash, state.account_hash = p.contact_hash, p.account_hash
+        state.account_id = p.contact.record.account_id
+        state.profile_id, state.profile_hash = result.profile_id, result.profile_hash
+        state.outcome, state.rule = result.outcome.value, result.rule
+        state.evidence = json.dumps(result.evidence, sort_keys=True, default=str)
+        state.current_employer = result.current_employer
+        state.checked_at = self.now.isoformat(timespec="seconds")
+        state.next_refresh = next_refresh(cid, self.today, self.scan.refresh_days).isoformat()
+        state.reason = p.reason
+        state.last_run_id = self.summary.run_id
+        state.flag_value = decision.new_value
+        kind = decision.kind
+        if kind == "ignored":
+            self.c["ignored"] += 1
+        elif kind == "none":
+            self.c["unchanged"] += 1
+        if decision.changes is None:
+            self._stage_state(state)
+            return
+        self.c[{"flag": "flagged", "unflag": "unflagged", "employer": "employer_updated"}[kind]] += 1
+        if self.dry:
+            if len(self.summary.would_write) < _SAMPLE_WRITES:
+                self.summary.would_write.append({"contactid": cid, "kind": kind, **decision.changes})
+            return
+        state.value_written = decision.new_value
+        self.write_buffer.append(({"contactid": cid, **decision.changes}, state, None))
+
+    def _stage_state(self, state: ContactState) -> None:
+        if self.dry:
+            return
+        self.state_buffer.append(state)
+        if state.profile_id:
+            self.pair_buffer.append((state.profile_id, state.contact_id, state.profile_hash))
+        if state.contact_id in self.pending:
+            self.done_pending.append(state.contact_id)
+
+    def _flush_writes(self, *, final: bool = True) -> None:
+        """Send buffered writes: full requests of ``WRITE_FLUSH`` between batches, the rest at the end."""
+        if not self.write_buffer or self.dry:
+            return
+        cut = len(self.write_buffer) if final else len(self.write_buffer) // WRITE_FLUSH * WRITE_FLUSH
+        buffer, self.write_buffer = self.write_buffer[:cut], self.write_buffer[cut:]
+        if not buffer:
+            return
+        results = self.client.update_many("contacts", [body for body, _, _ in buffer],
+                                          logical_name="contact", primary_key="contactid",
+                                          chunk_size=WRITE_FLUSH)
+        for (body, state, _), result in zip(buffer, results, strict=True):
+            if result.ok:
+                self.c["writes"] += 1
+                self._stage_state(state)
+            else:
+                self.c["errors"] += 1
+                self.summary.errors["write_failed"] += 1
+                self.summary.skipped["write_failed"] += 1
+                self.new_pending.append((body["contactid"], "retry_after_error",
+                                         self.now.isoformat(timespec="seconds")))
+                log.warning("write to contact %s failed: %s", body["contactid"], result.error)
+
+    def _flush_states(self, *, final: bool) -> None:
+        """Write buffered states. Between batches only partitions with a full 100-entity transaction
+        are sent (and everything once the buffer is large); the rest waits for a later batch or the
+        end. A state written late only means a contact is re-checked after a crash, never a lost or
+        repeated write (the value read in that run is compared first)."""
+        if self.dry:
+            return
+        flush_all = final or len(self.state_buffer) >= STATE_BUFFER_MAX
+        self.state_buffer = self._send(self.state_buffer, lambda s: s.contact_id[:2],
+                                       self.states.put_many, flush_all)
+        self.pair_buffer = self._send(self.pair_buffer, lambda p: profile_shard(p[0]),
+                                      self.profile_index.put_pairs, flush_all)
+        if self.done_pending and flush_all:
+            self.pending_list.remove(self.done_pending)
+            for cid in self.done_pending:
+                self.pending.pop(cid, None)
+            self.done_pending = []
+
+    @staticmethod
+    def _send(items: list[Any], shard: Callable[[Any], str], put: Callable[[list[Any]], int],
+              flush_all: bool) -> list[Any]:
+        if not items:
+            return items
+        if flush_all:
+            put(items)
+            return []
+        groups: dict[str, list[Any]] = {}
+        for item in items:
+            groups.setdefault(shard(item), []).append(item)
+        full = [item for group in groups.values() if len(group) >= 100 for item in group]
+        if full:
+            put(full)
+        return [item for group in groups.values() if len(group) < 100 for item in group]
+
+    def _write_scope_updates(self) -> None:
+        if self.state_updates:
+            self.states.put_many(self.state_updates)
+        for cid in self.deleted:
+            self.states.delete(cid)
+            self.c["deleted"] += 1
+
+    # ------------------------------------------------------------------ commit
+    def _commit(self, links: dict[str, str | None], digests: dict[str, str] | None) -> None:
+        """Index, pending list and checkpoint: only after every batch went through."""
+        if self.index_opps:
+            self.index.put_opportunities(self.index_opps)
+        if self.index_conns:
+            self.index.put_connections(self.index_conns)
+        for opp_id in self.index_deleted_opps:
+            self.index.delete_opportunity(opp_id)
+        for conn_id in self.index_deleted_conns:
+            self.index.delete_connection(conn_id)
+        stale = [cid for cid in self.pending if cid in self.deleted] + self.drop_pending
+        if stale:
+            self.pending_list.remove(stale)
+        if self.new_pending:
+            self.pending_list.add_many(self.new_pending)
+        self.checkpoint_store.save({
+            "delta_links": links,
+            "sync_fingerprint": self.sync.fingerprint,
+            "scope_version": SCOPE_VERSION,
+            "columns": self.reader.contact_columns,
+            "last_day": self.today.isoformat(),
+            "profile_digests": digests,
+            "run_id": self.summary.run_id,
+            "in_scope": self.c["in_scope"],
+        })
+
+
+_record_dict = record_dict
+
+
+# Keep the type names importable for callers that build summaries themselves.
+_ = (SyncUsers, Outcome, profile_shard)

@@ -1,0 +1,154 @@
+"""One self-contained batch of contacts -> verdicts.
+
+A :class:`Batch` carries everything its validation needs (contact and account fields, the flag value
+read in this run, why each contact is in it) and is JSON-serialisable (``to_json`` / ``from_json``),
+so the scale-out can put batches on a Storage queue without changing them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from functions.matching import MatchingConfig, decide
+from functions.matching.config import DEFAULT
+from functions.matching.records import AccountRecord, ContactRecord, Outcome
+from functions.profiles import (
+    ProfileQuery,
+    ProfileSource,
+    ProfileSourceAuthError,
+    ProfileSourceError,
+    profile_content_hash,
+)
+
+__all__ = ["Batch", "BatchItem", "ItemResult", "validate_batch"]
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    contact: dict[str, Any]  # ContactRecord fields
+    account: dict[str, Any] | None  # AccountRecord fields
+    reason: str
+    flag_value: int | None
+    employer_value: str | None
+
+    @property
+    def contact_id(self) -> str:
+        return str(self.contact["contact_id"])
+
+    def contact_record(self) -> ContactRecord:
+        return ContactRecord(**self.contact)
+
+    def account_record(self) -> AccountRecord | None:
+        if self.account is None:
+            return None
+        data = dict(self.account)
+        data["aliases"] = tuple(data.get("aliases") or ())
+        return AccountRecord(**data)
+
+
+@dataclass(frozen=True)
+class Batch:
+    run_id: str
+    index: int
+    today: str  # ISO date the verdicts are computed for
+    items: tuple[BatchItem, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Batch:
+        data = json.loads(text)
+        items = tuple(BatchItem(**item) for item in data.pop("items"))
+        return cls(items=items, **data)
+
+
+@dataclass
+class ItemResult:
+    contact_id: str
+    outcome: Outcome | None = None  # None: skipped (see ``skipped``)
+    rule: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    current_employer: str | None = None
+    profile_id: str | None = None
+    profile_hash: str = ""
+    looked_up: bool = False
+    skipped: str | None = None  # reason when no verdict could be reached (retried next run)
+
+
+def _query(item: BatchItem) -> ProfileQuery:
+    c = item.contact
+    a = item.account or {}
+    return ProfileQuery(
+        contact_id=item.contact_id,
+        profile_url=c.get("profile_url"),
+        email=c.get("email"),
+        first_name=c.get("first_name"),
+        last_name=c.get("last_name"),
+        full_name=c.get("full_name"),
+        company_name=a.get("name"),
+        company_website=a.get("website"),
+    )
+
+
+def validate_batch(
+    batch: Batch, source: ProfileSource, *, matching: MatchingConfig = DEFAULT
+) -> list[ItemResult]:
+    """Look the batch's contacts up in one bulk call and decide each. Never raises for a single contact:
+    a look-up error for one contact skips it (``skipped``), and so does a failure of the whole call.
+    ``ProfileSourceAuthError`` is re-raised (bad key, no credits): the run must stop looking up."""
+    today = date.fromisoformat(batch.today)
+    queries = [_query(item) for item in batch.items]
+    try:
+        if hasattr(source, "lookup_results"):
+            answers = source.lookup_results(queries)  # type: ignore[attr-defined]
+        else:
+            answers = {cid: _Wrapped(p) for cid, p in source.lookup(queries).items()}
+    except ProfileSourceAuthError:
+        raise
+    except ProfileSourceError as exc:
+        reason = f"profile_source_error: {type(exc).__name__}"
+        return [ItemResult(i.contact_id, looked_up=True, skipped=reason) for i in batch.items]
+    results = []
+    for item in batch.items:
+        answer = answers.get(item.contact_id)
+        status = getattr(answer, "status", "not_found")
+        if status == "skipped" and "budget" in getattr(answer, "detail", ""):
+            # the source's own budget (PDL_MAX_LOOKUPS) is spent: no verdict, retried next run
+            results.append(ItemResult(item.contact_id, skipped="source_budget"))
+            continue
+        if status == "error":
+            results.append(ItemResult(item.contact_id, looked_up=True,
+                                      skipped=f"lookup_error: {getattr(answer, 'detail', '')}"[:200]))
+            continue
+        profile = getattr(answer, "profile", None)
+        verdict = decide(item.contact_record(), item.account_record(), profile, today=today, config=matching)
+        evidence = dict(verdict.evidence)
+        evidence.setdefault("lookup", {"status": status, "detail": getattr(answer, "detail", "")})
+        results.append(
+            ItemResult(
+                item.contact_id,
+                outcome=verdict.outcome,
+                rule=verdict.rule,
+                evidence=evidence,
+                current_employer=verdict.current_employer,
+                profile_id=profile.profile_id if profile else None,
+                profile_hash=(profile.content_hash or profile_content_hash(profile)) if profile else "",
+                looked_up=True,
+            )
+        )
+    return results
+
+
+@dataclass
+class _Wrapped:
+    profile: Any
+    status: str = "matched"
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.profile is None:
+            self.status = "not_found"

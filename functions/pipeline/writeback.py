@@ -1,0 +1,61 @@
+"""What to write for a verdict, given the value read in this run. Pure.
+
+- "Ignore" is never overwritten (counted as ``ignored``).
+- LEFT -> "No longer at company" (with validated-on and the current employer).
+- STILL_THERE / UNKNOWN -> "No feedback" only when the contact is flagged now (an unflag); an empty or
+  "No feedback" value is left alone.
+- Only values that change are written: a contact already flagged gets a write only if the employer
+  the profile shows changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from functions.dataverse.column import ColumnBinding, SupportingColumns
+from functions.matching.records import Outcome
+
+__all__ = ["WriteDecision", "decide_write"]
+
+_EMPLOYER_MAX = 200  # length of the provisioned current-employer column
+
+
+@dataclass(frozen=True)
+class WriteDecision:
+    kind: str  # "none" | "flag" | "unflag" | "employer" | "ignored"
+    changes: dict[str, Any] | None = None  # columns to write (None: write nothing)
+    new_value: int | None = None  # the flag value after the write (or the current one)
+
+
+def decide_write(
+    outcome: Outcome,
+    current_employer: str | None,
+    *,
+    flag_value: int | None,
+    employer_value: str | None,
+    binding: ColumnBinding,
+    supporting: SupportingColumns | None,
+    now: datetime,
+) -> WriteDecision:
+    if flag_value == binding.ignore:
+        return WriteDecision("ignored", None, flag_value)
+    employer = (current_employer or "")[:_EMPLOYER_MAX] or None
+
+    def body(value: int, employer_text: str | None) -> dict[str, Any]:
+        changes: dict[str, Any] = {binding.logical_name: value}
+        if supporting is not None:
+            changes[supporting.validated_on] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            changes[supporting.current_employer] = employer_text
+        return changes
+
+    if outcome is Outcome.LEFT:
+        if flag_value != binding.not_at_company:
+            return WriteDecision("flag", body(binding.not_at_company, employer), binding.not_at_company)
+        if supporting is not None and employer and employer != employer_value:
+            return WriteDecision("employer", body(binding.not_at_company, employer), binding.not_at_company)
+        return WriteDecision("none", None, flag_value)
+    if flag_value == binding.not_at_company:
+        return WriteDecision("unflag", body(binding.no_feedback, employer), binding.no_feedback)
+    return WriteDecision("none", None, flag_value)

@@ -1,0 +1,43 @@
+"""Timer trigger: the daily scan. Thin: load the config, run the pipeline, log the summary.
+
+Schedule from the app setting ``SCAN_SCHEDULE`` (NCRONTAB, UTC; ``0 0 2 * * *`` = daily 02:00).
+``use_monitor`` keeps the schedule across restarts (a missed occurrence runs once when the host is
+back); ``run_on_startup`` is off, so a restart or scale-out never starts an extra run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import azure.functions as func
+
+from functions.config import ConfigError, load_config
+from functions.pipeline import RunSummary, run_scan
+
+bp = func.Blueprint()
+log = logging.getLogger("functions.triggers.scan_timer")
+
+
+@bp.timer_trigger(schedule="%SCAN_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=True)
+def scan_timer(timer: func.TimerRequest) -> None:
+    run_timer(timer)
+
+
+def run_timer(timer: func.TimerRequest) -> RunSummary | None:
+    """The handler's body (callable from tests). A config error is logged and re-raised so the
+    invocation shows as failed; a failed run is logged as an error with its run record's id."""
+    if timer.past_due:
+        log.warning("scan timer is past due: running now")
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        log.error("scan not started, configuration error: %s", exc)
+        raise
+    summary = run_scan(config, trigger="timer")
+    payload = json.dumps(summary.to_dict(), default=str)
+    if summary.status == "failed":
+        log.error("scan %s failed: %s | %s", summary.run_id, summary.message, payload)
+        raise RuntimeError(f"scan {summary.run_id} failed: {summary.message}")
+    log.info("scan %s %s | %s", summary.run_id, summary.status, payload)
+    return summary
