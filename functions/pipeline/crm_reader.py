@@ -7,6 +7,7 @@ opportunity) fetch only the rows a delta run needs, in chunks of ``CHUNK`` ids p
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ __all__ = [
     "OpportunityInfo",
     "TableChanges",
 ]
+
+log = logging.getLogger("functions.pipeline")
 
 CHUNK = 50  # ids per "a eq x or a eq y ..." filter: keeps URLs well under Dataverse's limits
 TABLES = ("accounts", "opportunities", "connections", "contacts")
@@ -109,7 +112,18 @@ class CrmReader:
         self.employer_column = employer_column
         self.page_size = page_size
         self.rows_read: Counter[str] = Counter()
+        self.bad_rows: Counter[str] = Counter()  # rows that could not be converted, per table
         self.last_link: str | None = None
+
+    def safe(self, convert: Any, row: dict[str, Any], table: str) -> Any:
+        """``convert(row)``, or None (counted in ``bad_rows``) when the row is malformed: one bad row
+        is skipped, never fails the run. Logged without the row's contents (personal data)."""
+        try:
+            return convert(row)
+        except Exception as exc:
+            self.bad_rows[table] += 1
+            log.warning("skipped a malformed %s row: %s", table, type(exc).__name__)
+            return None
 
     @property
     def contact_columns(self) -> list[str]:
@@ -166,7 +180,7 @@ class CrmReader:
             if isinstance(item, DeletedRow):
                 out.deleted.append(item.id.lower())
             else:
-                info = convert(item.row)
+                info = self.safe(convert, item.row, entity_set)
                 if info is not None:
                     out.changed.append(info)
         out.delta_link = self.last_link
@@ -184,21 +198,40 @@ class CrmReader:
                 page_size=self.page_size,
             )
 
+    def _converted(self, convert: Any, rows: Iterable[dict[str, Any]], table: str) -> Iterator[Any]:
+        for row in rows:
+            info = self.safe(convert, row, table)
+            if info is not None:
+                yield info
+
     def contacts_by_id(self, ids: Iterable[str]) -> Iterator[CrmContact]:
-        return (self.contact(r) for r in self._by("contacts", "contactid", ids, self.contact_columns))
+        return self._converted(self.contact, self._by("contacts", "contactid", ids, self.contact_columns),
+                               "contacts")
 
     def contacts_of_accounts(self, account_ids: Iterable[str]) -> Iterator[CrmContact]:
-        return (self.contact(r) for r in self._by("contacts", "_parentcustomerid_value", account_ids,
-                                                   self.contact_columns))
+        return self._converted(self.contact, self._by("contacts", "_parentcustomerid_value", account_ids,
+                                                      self.contact_columns), "contacts")
 
     def accounts_by_id(self, ids: Iterable[str]) -> Iterator[AccountInfo]:
-        return (self.account(r) for r in self._by("accounts", "accountid", ids, list(ACCOUNT_COLUMNS)))
+        return self._converted(self.account, self._by("accounts", "accountid", ids, list(ACCOUNT_COLUMNS)),
+                               "accounts")
+
+    def current_flags(self, ids: Iterable[str]) -> dict[str, int | None]:
+        """The flag value each of these contacts holds *now* (a contact missing from the answer was
+        deleted). Used right before a write flush to drop writes a person raced."""
+        if not self.flag_column:
+            return {}
+        out: dict[str, int | None] = {}
+        for row in self._by("contacts", "contactid", ids, ["contactid", self.flag_column]):
+            value = row.get(self.flag_column)
+            out[str(row["contactid"]).lower()] = int(value) if value is not None else None
+        return out
 
     def connections_of_opportunities(self, opp_ids: Iterable[str]) -> Iterator[ConnectionInfo]:
         # Dataverse keeps every connection twice (record1 <-> record2); one direction is enough.
         for row in self._by("connections", "_record1id_value", opp_ids, list(CONNECTION_COLUMNS),
                             extra="record2objecttypecode eq 2"):
-            info = connection_info(row)
+            info = self.safe(connection_info, row, "connections")
             if info is not None:
                 yield info
 
@@ -211,19 +244,19 @@ class CrmReader:
             return linked
         for row in self._by("opportunities", "_parentcontactid_value", ids, list(OPPORTUNITY_COLUMNS),
                             extra="statecode eq 0"):
-            info = self.opportunity(row)
-            if info.parent_contact and info.owner_id in sync_owner:
+            info = self.safe(self.opportunity, row, "opportunities")
+            if info is not None and info.parent_contact and info.owner_id in sync_owner:
                 linked.add(info.parent_contact)
         by_opp: dict[str, set[str]] = {}
         for row in self._by("connections", "_record2id_value", ids, list(CONNECTION_COLUMNS),
                             extra="statecode eq 0 and record1objecttypecode eq 3"):
-            info = connection_info(row)
+            info = self.safe(connection_info, row, "connections")
             if info is not None and info.contact_id in ids:
                 by_opp.setdefault(info.opportunity_id, set()).add(info.contact_id)
         if by_opp:
             for row in self._by("opportunities", "opportunityid", by_opp, list(OPPORTUNITY_COLUMNS),
                                 extra="statecode eq 0"):
-                info = self.opportunity(row)
-                if info.owner_id in sync_owner:
+                info = self.safe(self.opportunity, row, "opportunities")
+                if info is not None and info.owner_id in sync_owner:
                     linked |= by_opp.get(info.opportunity_id, set())
         return linked

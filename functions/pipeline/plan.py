@@ -2,7 +2,8 @@
 
 Reasons, in priority order (a contact gets the first that applies): ``new_in_scope``,
 ``account_changed`` (another account, or the account's fields changed), ``contact_changed``,
-``profile_changed``, ``retry_after_error``, ``deferred`` (did not fit the last run's budget),
+``profile_changed``, ``value_drifted`` (we flagged it, the column now reads empty),
+``retry_after_error``, ``deferred`` (did not fit the last run's budget),
 ``refresh_due``. The look-up budget takes the oldest first (never checked, then by last check).
 """
 
@@ -30,6 +31,7 @@ REASONS = (
     "account_changed",
     "contact_changed",
     "profile_changed",
+    "value_drifted",
     "retry_after_error",
     "deferred",
     "refresh_due",
@@ -68,6 +70,7 @@ def reason_for(
     account_id: str | None,
     account_hash: str,
     profile_changed: bool = False,
+    value_drifted: bool = False,
     pending_reason: str | None = None,
     today: date,
 ) -> str | None:
@@ -80,6 +83,8 @@ def reason_for(
         return "contact_changed"
     if profile_changed:
         return "profile_changed"
+    if value_drifted:
+        return "value_drifted"
     if pending_reason:
         return pending_reason if pending_reason in REASONS else "retry_after_error"
     if state.next_refresh and date.fromisoformat(state.next_refresh) <= today:

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from functions.config import AppConfig, ConfigError
-from functions.dataverse import DataverseClient, ExpiredDeltaTokenError
+from functions.dataverse import DataverseClient, DataverseError, ExpiredDeltaTokenError
 from functions.dataverse.column import ColumnBinding, SupportingColumns, option_values
 from functions.matching.records import Outcome
 from functions.pipeline import crm_reader
@@ -37,6 +37,7 @@ from functions.state.delta_links import ScanCheckpoint
 from functions.state.lock import LockHeld, LockLost, RunLock
 from functions.state.provisioned import ProvisionedRecord, ProvisionedStore, provisioning_fingerprint
 from functions.state.runs import RunRecords
+from functions.state.table_store import StaleEntityError
 from functions.state.tables import ScanTables
 
 __all__ = ["RunHooks", "RunSummary", "ScanServices", "run_scan"]
@@ -197,6 +198,10 @@ _COUNTER_ORDER = (
 )
 
 
+class ProfileFileError(Exception):
+    """The profile file looks empty or truncated: validating against it would unflag on no evidence."""
+
+
 class _LeaseKeepingHooks(RunHooks):
     """Renews the run lock whenever progress is reported (a cheap clock check otherwise)."""
 
@@ -286,10 +291,11 @@ def run_scan(
         summary.status = "failed"
         summary.message = f"{type(exc).__name__}: {exc}"
         log.exception("scan %s failed", summary.run_id)
-        try:  # the org may have changed under us (a deleted column): check provisioning next time
-            ProvisionedStore(tables.provisioning).clear()
-        except Exception:  # pragma: no cover
-            log.exception("could not reset the provisioning record")
+        if _org_may_have_changed(exc):
+            try:  # the org may have changed under us (a deleted column): check provisioning next time
+                ProvisionedStore(tables.provisioning).clear()
+            except Exception:  # pragma: no cover
+                log.exception("could not reset the provisioning record")
     finally:
         summary.finished_at = clock().isoformat(timespec="seconds")
         summary.duration_seconds = time.monotonic() - t0
@@ -310,6 +316,14 @@ def run_scan(
             services.close()
     log.info("scan %s %s: %s", summary.run_id, summary.status, json.dumps(dict(summary.counters)))
     return summary
+
+
+def _org_may_have_changed(exc: BaseException) -> bool:
+    """A Dataverse answer suggesting our columns are gone (400 bad column, 404 not found), as opposed
+    to a transient failure (timeouts, throttling, 5xx) that should keep the provisioning cache."""
+    status = getattr(exc, "status", None)
+    return isinstance(exc, DataverseError) and (status in (400, 404) or "not found" in str(exc).lower()
+                                               or "does not exist" in str(exc).lower())
 
 
 class _Run:
@@ -347,6 +361,8 @@ class _Run:
         self.entered = 0
         self.profile_changed: set[str] = set()
         self.profile_hashes: dict[str, str] | None = None
+        self.profile_count: int | None = None
+        self.checkpoint: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ steps
     def _timed(self, phase: str, started: float) -> float:
@@ -366,6 +382,7 @@ class _Run:
                            page_size=self.config.dataverse.page_size)
         self.reader = reader
         checkpoint = self.checkpoint_store.load()
+        self.checkpoint = checkpoint
         links: dict[str, str] = checkpoint.get("delta_links", {})
         reasons_full = []
         if not checkpoint:
@@ -395,6 +412,14 @@ class _Run:
             self.summary.notes.append("full read: " + ", ".join(reasons_full))
             new_links = self._read_full()
         self.summary.rows_read.update(self.reader.rows_read)
+        bad_rows = sum(self.reader.bad_rows.values())
+        if bad_rows:
+            self.c["skipped"] += bad_rows
+            self.c["errors"] += bad_rows
+            self.summary.skipped["bad_row"] += bad_rows
+            self.summary.errors["bad_row"] += bad_rows
+            self.summary.notes.append("malformed rows skipped: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(self.reader.bad_rows.items())))
         t = self._timed("read_and_plan", t)
         self._validate_and_write()
         t = time.monotonic()
@@ -435,6 +460,13 @@ class _Run:
             binding = report.binding or ColumnBinding(f"{dv.publisher_prefix}_nolongeratcompany",
                                                       option_values(dv.option_value_prefix))
             return binding, None, None
+        created = {c.name.removeprefix("contact.") for c in report.components
+                   if c.kind == "column" and c.action is Action.CREATED}
+        if not self.dry and report.binding.logical_name in created:
+            # the flag column was (re-)created: every value in it is gone. Forget the checkpoint so this
+            # run reads every contact, and contacts we had flagged are re-planned (``value_drifted``).
+            self.summary.notes.append("the flag column was created: full read, lost flags re-checked")
+            self.checkpoint_store.clear()
         supporting = report.supporting_columns
         if supporting is not None and {supporting.validated_on, supporting.current_employer} & missing:
             supporting = None  # dry run: the supporting columns do not exist yet
@@ -449,6 +481,15 @@ class _Run:
         if iter_profiles is None:
             return None, None
         hashes = {p.profile_id: p.content_hash for p in iter_profiles()}
+        self.profile_count = len(hashes)
+        previous = int(self.checkpoint.get("profile_count") or 0)
+        if not hashes:
+            raise ProfileFileError("PROFILE_FILE: the profile file holds no profiles (empty or truncated "
+                                   "file?); the run stopped before validating anything")
+        if previous and len(hashes) * 2 < previous:
+            raise ProfileFileError(f"PROFILE_FILE: the profile file holds {len(hashes)} profiles, fewer "
+                                   f"than half of the {previous} of the last good run (truncated file?); "
+                                   "the run stopped before validating anything")
         return hashes, ProfileIndex.shard_digests(hashes.items())
 
     # ------------------------------------------------------------------ full read
@@ -482,7 +523,10 @@ class _Run:
         for item in r.changes("contacts", None):
             if not hasattr(item, "row"):
                 continue
-            contact = r.contact(item.row)
+            contact = r.safe(r.contact, item.row, "contacts")
+            if contact is None:  # malformed row: skipped (counted); its state is kept, not deleted
+                states.pop(str(item.row.get("contactid") or "").lower(), None)
+                continue
             seen += 1
             if seen % 5000 == 0:
                 self.hooks.progress("reading contacts", seen, 0)
@@ -626,6 +670,7 @@ class _Run:
             account_id=contact.record.account_id,
             account_hash=a_hash,
             profile_changed=self._profile_moved(state),
+            value_drifted=self._value_drifted(contact, state),
             pending_reason=pending.get("reason") if pending else None,
             today=self.today,
         )
@@ -636,6 +681,13 @@ class _Run:
                 self.state_updates.append(self._facts(state, contact, account, opp_linked, in_scope=True))
             return
         self.planned.append(_Planned(contact, account, reason, c_hash, a_hash, opp_linked, state))
+
+    def _value_drifted(self, contact: CrmContact, state: ContactState | None) -> bool:
+        """We flagged this contact, but the column now reads empty / "No feedback" (the column was
+        deleted and re-created, or the value was cleared): validate it again."""
+        nac = self.binding.not_at_company
+        return (state is not None and state.value_written == nac and state.flag_value == nac
+                and contact.flag_value in (None, self.binding.no_feedback))
 
     def _profile_moved(self, state: ContactState | None) -> bool:
         """The matched profile's content changed (or it left the file) since the last check."""
@@ -671,7 +723,8 @@ class _Run:
             self._write_scope_updates()
         size = self.scan.batch_size
         total = len(now_items)
-        self.write_buffer: list[tuple[dict[str, Any], ContactState, str | None]] = []
+        # (body, state to record after the write, the flag value read in this run)
+        self.write_buffer: list[tuple[dict[str, Any], ContactState, int | None]] = []
         self.state_buffer: list[ContactState] = []
         self.pair_buffer: list[tuple[str, str, str]] = []
         self.done_pending: list[str] = []
@@ -681,13 +734,13 @@ class _Run:
             if stop_lookups:
                 self._skip(chunk, "profile_source_auth")
                 continue
-            batch = Batch(self.summary.run_id, index, self.today.isoformat(), tuple(
-                BatchItem(contact=_record_dict(p.contact.record),
-                          account=_record_dict(p.account.record) if p.account else None,
-                          reason=p.reason, flag_value=p.contact.flag_value,
-                          employer_value=p.contact.employer_value) for p in chunk))
             t = time.monotonic()
             try:
+                batch = Batch(self.summary.run_id, index, self.today.isoformat(), tuple(
+                    BatchItem(contact=_record_dict(p.contact.record),
+                              account=_record_dict(p.account.record) if p.account else None,
+                              reason=p.reason, flag_value=p.contact.flag_value,
+                              employer_value=p.contact.employer_value) for p in chunk))
                 results = validate_batch(batch, self.source)
             except ProfileSourceAuthError as exc:
                 self.summary.notes.append(f"profile source refused look-ups, stopped: {exc}")
@@ -696,9 +749,25 @@ class _Run:
                 stop_lookups = True
                 self._skip(chunk, "profile_source_auth")
                 continue
+            except Exception as exc:  # unexpected: skip this chunk (retried next run), keep going
+                log.warning("batch %d skipped: %s", index, type(exc).__name__)
+                self.c["errors"] += len(chunk)
+                self.summary.errors["batch_error"] += len(chunk)
+                self._skip(chunk, "batch_error")
+                continue
             planned = {p.contact.contact_id: p for p in chunk}
             for result in results:
-                self._handle(planned[result.contact_id], result)
+                p = planned.get(result.contact_id)
+                if p is None:  # pragma: no cover - validate_batch answers for its own items only
+                    continue
+                try:
+                    self._handle(p, result)
+                except (LockLost, StaleEntityError):
+                    raise
+                except Exception as exc:  # one bad record never fails the run
+                    log.warning("contact skipped: %s", type(exc).__name__)
+                    self._handle(p, ItemResult(result.contact_id, looked_up=False,
+                                               skipped=f"bad_record: {type(exc).__name__}"))
             t = self._timed("lookup_and_decide", t)
             if len(self.write_buffer) >= WRITE_FLUSH:
                 self._flush_writes(final=False)
@@ -738,7 +807,8 @@ class _Run:
         self.c[result.outcome.value] += 1
         decision = decide_write(result.outcome, result.current_employer, flag_value=p.contact.flag_value,
                                 employer_value=p.contact.employer_value, binding=self.binding,
-                                supporting=self.supporting, now=self.now)
+                                supporting=self.supporting, now=self.now,
+                                value_written=p.state.value_written if p.state else None)
         state = self._facts(p.state or ContactState(cid), p.contact, p.account, p.opp_linked, in_scope=True)
         state.contact_hash, state.account_hash = p.contact_hash, p.account_hash
         state.account_id = p.contact.record.account_id
@@ -754,6 +824,8 @@ class _Run:
         kind = decision.kind
         if kind == "ignored":
             self.c["ignored"] += 1
+        elif kind == "unexpected_value":
+            self.c["unexpected_value"] += 1
         elif kind == "none":
             self.c["unchanged"] += 1
         if decision.changes is None:
@@ -765,7 +837,7 @@ class _Run:
                 self.summary.would_write.append({"contactid": cid, "kind": kind, **decision.changes})
             return
         state.value_written = decision.new_value
-        self.write_buffer.append(({"contactid": cid, **decision.changes}, state, None))
+        self.write_buffer.append(({"contactid": cid, **decision.changes}, state, p.contact.flag_value))
 
     def _stage_state(self, state: ContactState) -> None:
         if self.dry:
@@ -784,6 +856,11 @@ class _Run:
         buffer, self.write_buffer = self.write_buffer[:cut], self.write_buffer[cut:]
         if not buffer:
             return
+        if self.lease is not None:  # never write on a lease another run may have taken over
+            self.lease.renew()
+        buffer = self._drop_raced(buffer)
+        if not buffer:
+            return
         results = self.client.update_many("contacts", [body for body, _, _ in buffer],
                                           logical_name="contact", primary_key="contactid",
                                           chunk_size=WRITE_FLUSH)
@@ -791,6 +868,8 @@ class _Run:
             if result.ok:
                 self.c["writes"] += 1
                 self._stage_state(state)
+            elif getattr(result.error, "status", None) == 412:  # someone changed the row: not an error
+                self._changed_during_run(body["contactid"])
             else:
                 self.c["errors"] += 1
                 self.summary.errors["write_failed"] += 1
@@ -798,6 +877,27 @@ class _Run:
                 self.new_pending.append((body["contactid"], "retry_after_error",
                                          self.now.isoformat(timespec="seconds")))
                 log.warning("write to contact %s failed: %s", body["contactid"], result.error)
+
+    def _drop_raced(self, buffer: list[tuple[dict[str, Any], ContactState, int | None]]
+                    ) -> list[tuple[dict[str, Any], ContactState, int | None]]:
+        """Re-read the flag of every contact about to be written and drop the writes whose value
+        changed since this run read it (a person set "Ignore", or anything else): those contacts are
+        skipped as ``changed_during_run`` and validated again by the next run. The window left is the
+        time between this re-read and the write (one request)."""
+        current = self.reader.current_flags(body["contactid"] for body, _, _ in buffer)
+        kept = []
+        for entry in buffer:
+            cid = str(entry[0]["contactid"]).lower()
+            if cid in current and current[cid] == entry[2]:
+                kept.append(entry)
+            else:
+                self._changed_during_run(cid)
+        return kept
+
+    def _changed_during_run(self, cid: str) -> None:
+        self.c["skipped"] += 1
+        self.summary.skipped["changed_during_run"] += 1
+        self.new_pending.append((cid, "retry_after_error", self.now.isoformat(timespec="seconds")))
 
     def _flush_states(self, *, final: bool) -> None:
         """Write buffered states. Between batches only partitions with a full 100-entity transaction
@@ -843,6 +943,8 @@ class _Run:
     # ------------------------------------------------------------------ commit
     def _commit(self, links: dict[str, str | None], digests: dict[str, str] | None) -> None:
         """Index, pending list and checkpoint: only after every batch went through."""
+        if self.lease is not None:  # a run whose lease was taken over must not commit anything
+            self.lease.renew()
         if self.index_opps:
             self.index.put_opportunities(self.index_opps)
         if self.index_conns:
@@ -856,6 +958,13 @@ class _Run:
             self.pending_list.remove(stale)
         if self.new_pending:
             self.pending_list.add_many(self.new_pending)
+        try:
+            self._save_checkpoint(links, digests)
+        except StaleEntityError as exc:
+            raise LockLost(f"run {self.summary.run_id}: the checkpoint was changed by another run; "
+                           "not committed") from exc
+
+    def _save_checkpoint(self, links: dict[str, str | None], digests: dict[str, str] | None) -> None:
         self.checkpoint_store.save({
             "delta_links": links,
             "sync_fingerprint": self.sync.fingerprint,
@@ -865,6 +974,7 @@ class _Run:
             "profile_digests": digests,
             "run_id": self.summary.run_id,
             "in_scope": self.c["in_scope"],
+            "profile_count": self.profile_count,
         })
 
 

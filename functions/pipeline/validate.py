@@ -8,6 +8,7 @@ so the scale-out can put batches on a Storage queue without changing them.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -24,6 +25,8 @@ from functions.profiles import (
 )
 
 __all__ = ["Batch", "BatchItem", "ItemResult", "validate_batch"]
+
+log = logging.getLogger("functions.pipeline")
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,13 @@ def validate_batch(
     a look-up error for one contact skips it (``skipped``), and so does a failure of the whole call.
     ``ProfileSourceAuthError`` is re-raised (bad key, no credits): the run must stop looking up."""
     today = date.fromisoformat(batch.today)
-    queries = [_query(item) for item in batch.items]
+    bad: dict[str, str] = {}  # contact id -> skip reason, for items that cannot even be queried
+    queries = []
+    for item in batch.items:
+        try:
+            queries.append(_query(item))
+        except Exception as exc:  # a malformed record must not sink the batch
+            bad[_item_id(item)] = _bad_record(exc)
     try:
         if hasattr(source, "lookup_results"):
             answers = source.lookup_results(queries)  # type: ignore[attr-defined]
@@ -111,36 +120,52 @@ def validate_batch(
         raise
     except ProfileSourceError as exc:
         reason = f"profile_source_error: {type(exc).__name__}"
-        return [ItemResult(i.contact_id, looked_up=True, skipped=reason) for i in batch.items]
+        return [ItemResult(_item_id(i), looked_up=True, skipped=reason) for i in batch.items]
     results = []
     for item in batch.items:
-        answer = answers.get(item.contact_id)
-        status = getattr(answer, "status", "not_found")
-        if status == "skipped" and "budget" in getattr(answer, "detail", ""):
-            # the source's own budget (PDL_MAX_LOOKUPS) is spent: no verdict, retried next run
-            results.append(ItemResult(item.contact_id, skipped="source_budget"))
+        if _item_id(item) in bad:
+            results.append(ItemResult(_item_id(item), skipped=bad[_item_id(item)]))
             continue
-        if status == "error":
-            results.append(ItemResult(item.contact_id, looked_up=True,
-                                      skipped=f"lookup_error: {getattr(answer, 'detail', '')}"[:200]))
-            continue
-        profile = getattr(answer, "profile", None)
-        verdict = decide(item.contact_record(), item.account_record(), profile, today=today, config=matching)
-        evidence = dict(verdict.evidence)
-        evidence.setdefault("lookup", {"status": status, "detail": getattr(answer, "detail", "")})
-        results.append(
-            ItemResult(
-                item.contact_id,
-                outcome=verdict.outcome,
-                rule=verdict.rule,
-                evidence=evidence,
-                current_employer=verdict.current_employer,
-                profile_id=profile.profile_id if profile else None,
-                profile_hash=(profile.content_hash or profile_content_hash(profile)) if profile else "",
-                looked_up=True,
-            )
-        )
+        try:
+            results.append(_decide_item(item, answers, today, matching))
+        except Exception as exc:  # one bad record is skipped (and retried), never fails the run
+            results.append(ItemResult(_item_id(item), looked_up=True, skipped=_bad_record(exc)))
     return results
+
+
+def _item_id(item: BatchItem) -> str:
+    return str((item.contact or {}).get("contact_id", ""))
+
+
+def _bad_record(exc: BaseException) -> str:
+    # only the exception type: its message may carry personal data
+    log.warning("skipped a contact whose record could not be validated: %s", type(exc).__name__)
+    return f"bad_record: {type(exc).__name__}"
+
+
+def _decide_item(item: BatchItem, answers: Any, today: date, matching: MatchingConfig) -> ItemResult:
+    answer = answers.get(item.contact_id)
+    status = getattr(answer, "status", "not_found")
+    if status == "skipped" and "budget" in getattr(answer, "detail", ""):
+        # the source's own budget (PDL_MAX_LOOKUPS) is spent: no verdict, retried next run
+        return ItemResult(item.contact_id, skipped="source_budget")
+    if status == "error":
+        return ItemResult(item.contact_id, looked_up=True,
+                          skipped=f"lookup_error: {getattr(answer, 'detail', '')}"[:200])
+    profile = getattr(answer, "profile", None)
+    verdict = decide(item.contact_record(), item.account_record(), profile, today=today, config=matching)
+    evidence = dict(verdict.evidence)
+    evidence.setdefault("lookup", {"status": status, "detail": getattr(answer, "detail", "")})
+    return ItemResult(
+        item.contact_id,
+        outcome=verdict.outcome,
+        rule=verdict.rule,
+        evidence=evidence,
+        current_employer=verdict.current_employer,
+        profile_id=profile.profile_id if profile else None,
+        profile_hash=(profile.content_hash or profile_content_hash(profile)) if profile else "",
+        looked_up=True,
+    )
 
 
 @dataclass

@@ -99,7 +99,10 @@ class RunLock:
             pass
         current = self.store.get(PARTITION, self.name)
         if current is None:  # released between our insert and get: try once more
-            etag = self.store.insert(self.entity(owner, expires))
+            try:
+                etag = self.store.insert(self.entity(owner, expires))
+            except EntityExistsError as exc:  # another run was quicker
+                raise LockHeld("another run", "unknown") from exc
             return LockLease(self, owner, etag, expires)
         held_until = datetime.fromisoformat(current["expires_at"])
         if held_until > now:

@@ -140,7 +140,12 @@ def test_contact_that_leaves_scope_is_not_touched(world: ScanWorld) -> None:
     assert world.writes() == writes_before
 
 
-def test_crash_between_batches_then_rerun_gives_the_same_state(world: ScanWorld, emulator_factory) -> None:
+def test_crash_between_batches_then_rerun_gives_the_same_state(world: ScanWorld, emulator_factory,
+                                                              monkeypatch) -> None:
+    import functions.pipeline.run as run_module
+
+    monkeypatch.setattr(run_module, "WRITE_FLUSH", 2)  # writes go out between batches, before the crash
+
     class Crash(Exception):
         pass
 
@@ -152,6 +157,8 @@ def test_crash_between_batches_then_rerun_gives_the_same_state(world: ScanWorld,
     assert crashed.status == "failed"
     assert "injected crash" in crashed.message
     writes_after_crash = world.writes()
+    assert writes_after_crash > 0  # the crash came after some writes: the test can catch a lost one
+    assert writes_after_crash < len(_expected_flags(world))  # ... and before the rest
     rerun = world.scan()
     assert rerun.status == "succeeded", rerun.message
     assert rerun.mode == "full"  # the delta links of the crashed run were never committed
@@ -268,16 +275,37 @@ def test_lookup_budget_defers_the_rest_oldest_first(world: ScanWorld) -> None:
     assert fourth.counters["looked_up"] == 0
 
 
-def test_unflags_a_contact_whose_profile_shows_them_back(world: ScanWorld) -> None:
-    world.scan()
-    scope = world.scope()
+def _stayers_with_profiles(world: ScanWorld) -> list[str]:
     expected = world.expected()
-    stayer = sorted(cid for cid in scope if expected[cid] is Outcome.STILL_THERE)[0]
-    world.emulator.store.update("contacts", stayer, {"dval_nolongeratcompany": NOT_AT_COMPANY})
-    world.emulator.store.update("contacts", stayer, {"jobtitle": "Head of Everything"})  # a change
+    profile_ids = {p.profile_id for p in __import__("functions.profiles", fromlist=["x"]).FileSnapshotSource(
+        str(world.profile_path)).iter_profiles()}
+    return sorted(cid for cid in world.scope() if expected[cid] is Outcome.STILL_THERE
+                  and profile_id_for(cid) in profile_ids)
+
+
+def test_unflags_a_flag_we_wrote_when_the_profile_shows_them_back(world: ScanWorld) -> None:
+    world.scan()
+    stayer = _stayers_with_profiles(world)[0]
+    original = world.profile_path.read_text(encoding="utf-8")
+    mutate_profiles(world.profile_path, [stayer], today=TODAY)  # they move away: we flag them
+    world.scan()
+    assert world.flag(stayer) == NOT_AT_COMPANY
+    world.profile_path.write_text(original, encoding="utf-8")  # and they are back
     summary = world.scan()
     assert summary.counters["unflagged"] == 1
     assert world.flag(stayer) == NO_FEEDBACK
+
+
+def test_a_flag_a_person_set_is_never_removed(world: ScanWorld) -> None:
+    world.scan()
+    stayer = _stayers_with_profiles(world)[0]
+    world.emulator.store.update("contacts", stayer, {"dval_nolongeratcompany": NOT_AT_COMPANY})
+    world.emulator.store.update("contacts", stayer, {"jobtitle": "Head of Everything"})  # a change
+    summary = world.scan()
+    assert summary.counters["looked_up"] == 1
+    assert summary.counters["still_there"] == 1
+    assert summary.counters["unflagged"] == 0
+    assert world.flag(stayer) == NOT_AT_COMPANY
 
 
 def test_disabled_does_nothing(world: ScanWorld) -> None:

@@ -108,9 +108,9 @@ def test_budget_takes_the_oldest_first() -> None:
     assert apply_budget(items, 0) == ([], sorted(items, key=lambda i: i.sort_key))
 
 
-def _write(outcome, flag, employer_value=None, employer="Fabrikam"):
+def _write(outcome, flag, employer_value=None, employer="Fabrikam", written=None):
     return decide_write(outcome, employer, flag_value=flag, employer_value=employer_value, binding=BINDING,
-                        supporting=SUPPORT, now=NOW)
+                        supporting=SUPPORT, now=NOW, value_written=written)
 
 
 def test_writeback_rules() -> None:
@@ -123,12 +123,29 @@ def test_writeback_rules() -> None:
     assert _write(Outcome.LEFT, IGN).changes is None
     assert _write(Outcome.LEFT, NAC, "Fabrikam").kind == "none"
     assert _write(Outcome.LEFT, NAC, "Contoso").kind == "employer"
+    ours = _write(Outcome.STILL_THERE, NAC, written=NAC)
+    assert ours.kind == "unflag"
+    assert ours.changes[BINDING.logical_name] == NF
+    # a flag a person set (or one we never wrote) is never removed
+    assert _write(Outcome.STILL_THERE, NAC).kind == "none"
+    assert _write(Outcome.STILL_THERE, NAC, written=NF).kind == "none"
     for outcome in (Outcome.STILL_THERE, Outcome.UNKNOWN):
-        assert _write(outcome, NAC).kind == "unflag"
-        assert _write(outcome, NAC).changes[BINDING.logical_name] == NF
-        assert _write(outcome, NF).kind == "none"
-        assert _write(outcome, None).kind == "none"
-        assert _write(outcome, IGN).kind == "ignored"
+        assert _write(outcome, NF, written=NAC).kind == "none"
+        assert _write(outcome, None, written=NAC).kind == "none"
+        assert _write(outcome, IGN, written=NAC).kind == "ignored"
+
+
+def test_unknown_never_writes_anything() -> None:
+    for flag in (None, NF, NAC, IGN):
+        for written in (None, NF, NAC):
+            assert _write(Outcome.UNKNOWN, flag, written=written).changes is None
+
+
+def test_unexpected_option_value_is_left_alone() -> None:
+    for outcome in (Outcome.LEFT, Outcome.STILL_THERE, Outcome.UNKNOWN):
+        decision = _write(outcome, 999, written=NAC)
+        assert decision.kind == "unexpected_value"
+        assert decision.changes is None
 
 
 def test_writeback_without_supporting_columns() -> None:
