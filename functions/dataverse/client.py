@@ -691,6 +691,7 @@ class DataverseClient:
         primary_key: str,
         chunk_size: int = DEFAULT_BULK_CHUNK,
         use_bulk: bool | None = None,
+        etags: Mapping[str, str] | None = None,
     ) -> list[RecordResult]:
         """Update many existing rows; one ``RecordResult`` per record, in input order.
 
@@ -720,6 +721,10 @@ class DataverseClient:
             chunk_size: Records per request (1..1000).
             use_bulk: Force (``True``) or skip (``False``) ``UpdateMultiple``; default: ask
                 ``supports_message``.
+            etags: Optimistic concurrency: record id -> the ``@odata.etag`` it was read with. Those
+                records are written only if unchanged since (``If-Match: <etag>``; a changed row gives
+                ``ok=False`` with ``PreconditionFailedError``). ``UpdateMultiple`` has no per-record
+                condition, so a call with etags always uses ``$batch`` (same request count).
 
         Raises:
             ValueError: bad chunk size, or a record without ``primary_key`` (checked before sending).
@@ -743,7 +748,10 @@ class DataverseClient:
         prepared = list(merged.items())
         if not prepared:
             return [slot for slot in slots if isinstance(slot, RecordResult)]
-        if use_bulk is not None:
+        conditions = {validate_guid(key): etag for key, etag in (etags or {}).items() if etag}
+        if conditions:
+            bulk = False
+        elif use_bulk is not None:
             bulk = use_bulk
         else:
             try:
@@ -758,7 +766,7 @@ class DataverseClient:
         def run(chunk: list[tuple[str, dict[str, Any]]]) -> list[RecordResult]:
             if bulk:
                 return self._update_multiple_chunk(entity_set, logical_name, primary_key, chunk)
-            return self._batch_update_chunk(entity_set, chunk)
+            return self._batch_update_chunk(entity_set, chunk, conditions)
 
         if len(chunks) == 1:
             per_chunk = [run(chunks[0])]
@@ -811,10 +819,16 @@ class DataverseClient:
         return [RecordResult(record_id, True, None) for record_id, _ in chunk]
 
     def _batch_update_chunk(
-        self, entity_set: str, chunk: list[tuple[str, dict[str, Any]]]
+        self,
+        entity_set: str,
+        chunk: list[tuple[str, dict[str, Any]]],
+        etags: Mapping[str, str] | None = None,
     ) -> list[RecordResult]:
+        etags = etags or {}
         operations = [
-            BatchOperation("PATCH", f"{entity_set}({record_id})", changes, {"If-Match": "*"})
+            BatchOperation(
+                "PATCH", f"{entity_set}({record_id})", changes, {"If-Match": etags.get(record_id, "*")}
+            )
             for record_id, changes in chunk
         ]
         try:

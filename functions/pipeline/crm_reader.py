@@ -55,6 +55,7 @@ class CrmContact:
     active: bool
     flag_value: int | None  # our column, as read in this run (None: empty or not provisioned)
     employer_value: str | None
+    etag: str | None = None  # the row version read in this run: writes are conditional on it
 
     @property
     def contact_id(self) -> str:
@@ -140,6 +141,7 @@ class CrmReader:
             active=row.get("statecode") == ACTIVE,
             flag_value=int(flag) if flag is not None else None,
             employer_value=employer or None,
+            etag=row.get("@odata.etag"),
         )
 
     @staticmethod

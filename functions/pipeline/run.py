@@ -45,9 +45,14 @@ __all__ = ["RunHooks", "RunSummary", "ScanServices", "run_scan"]
 log = logging.getLogger("functions.pipeline")
 
 SCOPE_VERSION = 1  # bump when the scope rules change: forces a full read
-WRITE_FLUSH = 1000  # Dataverse writes per UpdateMultiple request (its maximum)
+WRITE_FLUSH = 1000  # Dataverse writes per request ($batch holds at most 1000 operations)
 STATE_BUFFER_MAX = 20000  # buffered contact states before everything is sent
 _SAMPLE_WRITES = 50  # would-be writes kept in a dry run's record
+
+
+# A pending write: the changed columns (with contactid), the state to store once written, the flag
+# value read in this run, and the row version (etag) read in this run.
+_Write = tuple[dict[str, Any], ContactState, int | None, str | None]
 
 
 @dataclass
@@ -724,7 +729,7 @@ class _Run:
         size = self.scan.batch_size
         total = len(now_items)
         # (body, state to record after the write, the flag value read in this run)
-        self.write_buffer: list[tuple[dict[str, Any], ContactState, int | None]] = []
+        self.write_buffer: list[_Write] = []
         self.state_buffer: list[ContactState] = []
         self.pair_buffer: list[tuple[str, str, str]] = []
         self.done_pending: list[str] = []
@@ -837,7 +842,9 @@ class _Run:
                 self.summary.would_write.append({"contactid": cid, "kind": kind, **decision.changes})
             return
         state.value_written = decision.new_value
-        self.write_buffer.append(({"contactid": cid, **decision.changes}, state, p.contact.flag_value))
+        self.write_buffer.append(
+            ({"contactid": cid, **decision.changes}, state, p.contact.flag_value, p.contact.etag)
+        )
 
     def _stage_state(self, state: ContactState) -> None:
         if self.dry:
@@ -858,13 +865,18 @@ class _Run:
             return
         if self.lease is not None:  # never write on a lease another run may have taken over
             self.lease.renew()
-        buffer = self._drop_raced(buffer)
+        buffer = self._drop_raced([entry for entry in buffer if not entry[3]]) + [
+            entry for entry in buffer if entry[3]
+        ]
         if not buffer:
             return
-        results = self.client.update_many("contacts", [body for body, _, _ in buffer],
+        # Conditional on the version read in this run: a row someone changed since (an "Ignore" set
+        # by a person) answers 412 and is left alone.
+        etags = {body["contactid"]: etag for body, _, _, etag in buffer if etag}
+        results = self.client.update_many("contacts", [body for body, *_ in buffer],
                                           logical_name="contact", primary_key="contactid",
-                                          chunk_size=WRITE_FLUSH)
-        for (body, state, _), result in zip(buffer, results, strict=True):
+                                          chunk_size=WRITE_FLUSH, etags=etags)
+        for (body, state, *_), result in zip(buffer, results, strict=True):
             if result.ok:
                 self.c["writes"] += 1
                 self._stage_state(state)
@@ -878,13 +890,13 @@ class _Run:
                                          self.now.isoformat(timespec="seconds")))
                 log.warning("write to contact %s failed: %s", body["contactid"], result.error)
 
-    def _drop_raced(self, buffer: list[tuple[dict[str, Any], ContactState, int | None]]
-                    ) -> list[tuple[dict[str, Any], ContactState, int | None]]:
-        """Re-read the flag of every contact about to be written and drop the writes whose value
-        changed since this run read it (a person set "Ignore", or anything else): those contacts are
-        skipped as ``changed_during_run`` and validated again by the next run. The window left is the
-        time between this re-read and the write (one request)."""
-        current = self.reader.current_flags(body["contactid"] for body, _, _ in buffer)
+    def _drop_raced(self, buffer: list[_Write]) -> list[_Write]:
+        """For rows read without an etag only (writes are otherwise conditional on it): re-read the flag
+        of every contact about to be written and drop the writes whose value changed since this run
+        read it; those contacts are skipped as ``changed_during_run`` and validated again next run."""
+        if not buffer:
+            return []
+        current = self.reader.current_flags(body["contactid"] for body, *_ in buffer)
         kept = []
         for entry in buffer:
             cid = str(entry[0]["contactid"]).lower()

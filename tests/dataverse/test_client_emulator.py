@@ -23,6 +23,7 @@ from functions.dataverse import (
     DeletedRow,
     ExpiredDeltaTokenError,
     NotFoundError,
+    PreconditionFailedError,
     ServerError,
     ThrottledError,
     odata_string,
@@ -684,3 +685,24 @@ def test_no_token_in_logs(emu, make_client, caplog: pytest.LogCaptureFixture) ->
     assert "token-1" not in caplog.text  # ...without any token
     assert "token-2" not in caplog.text
     assert "Bearer" not in caplog.text
+
+
+def test_update_many_with_etags_writes_only_rows_unchanged_since_read(emu, make_client) -> None:
+    client = make_client(emu)
+    ids = contact_ids(emu)[:3]
+    read = {row["contactid"]: row["@odata.etag"] for row in client.iter_rows("contacts", select=["jobtitle"])}
+    emu.store.update("contacts", ids[1], {"jobtitle": "changed by a person meanwhile"})
+    records = [{"contactid": cid, "jobtitle": "ours"} for cid in ids]
+
+    results = client.update_many(
+        "contacts", records, logical_name="contact", primary_key="contactid",
+        etags={cid: read[cid] for cid in ids},
+    )
+
+    assert [r.ok for r in results] == [True, False, True]
+    assert isinstance(results[1].error, PreconditionFailedError)
+    assert emu.store.get("contacts", ids[1])["jobtitle"] == "changed by a person meanwhile"
+    assert emu.store.get("contacts", ids[0])["jobtitle"] == "ours"
+    # UpdateMultiple has no per-record condition: guarded writes go through one $batch.
+    assert client.request_counts["batch"] == 1
+    assert client.request_counts["bulk"] == 0

@@ -216,6 +216,28 @@ def test_ignore_set_during_the_run_is_not_overwritten(world: ScanWorld) -> None:
     assert nxt.counters["writes"] == 0
 
 
+def test_a_row_edited_during_the_run_is_not_written_over(world: ScanWorld) -> None:
+    """Writes are conditional on the row version read in this run, not only on the flag value: a
+    person editing any column of the contact meanwhile wins, and the contact is re-checked next run."""
+    _provision(world)
+    expected = world.expected()
+    movers = sorted(c for c in world.scope() if expected[c] is Outcome.LEFT)
+    edited = movers[0]
+
+    def after(index: int, _summary) -> None:
+        if index == 0:
+            world.emulator.store.update("contacts", edited, {"jobtitle": "edited by a rep"})
+
+    summary = world.scan(hooks=RunHooks(after_batch=after))
+    assert summary.status == "succeeded", summary.message
+    assert summary.skipped["changed_during_run"] == 1
+    assert world.flag(edited) != NOT_AT_COMPANY
+    assert all(world.flag(cid) == NOT_AT_COMPANY for cid in movers[1:])
+    nxt = world.scan(day=TODAY + timedelta(days=1))
+    assert world.flag(edited) == NOT_AT_COMPANY
+    assert nxt.counters["writes"] == 1
+
+
 # ---------------------------------------------------------------------------------------------- S1
 def _drop_flag_column(world: ScanWorld) -> None:
     store = world.emulator.store
