@@ -232,10 +232,63 @@ class ScanConfig(BaseModel):
         return self
 
 
+class ApiAuthMode(StrEnum):
+    KEY = "key"  # function key only: whoever holds a key is an admin
+    PLATFORM = "platform"  # App Service Authentication (Easy Auth) in front: X-MS-CLIENT-PRINCIPAL is trusted
+    JWT = "jwt"  # bearer tokens validated in code (JWKS signature, aud, iss, exp, roles)
+
+
+class ApiConfig(BaseModel):
+    """Who may call the settings API (docs/settings-api.md). Fails closed: in ``platform`` and ``jwt``
+    mode a request without a principal or without the role is refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    auth: ApiAuthMode = ApiAuthMode.KEY
+    admin_role: Annotated[str, Field(min_length=1, max_length=120)] = "DataValidation.Admin"
+    reader_role: Annotated[str, Field(min_length=1, max_length=120)] = "DataValidation.Reader"
+    jwt_audience: tuple[str, ...] = ()
+    jwt_issuer: tuple[str, ...] = ()
+    jwks_url: str | None = None
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _lowercase_auth(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("jwt_audience", "jwt_issuer", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _jwks_https(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not (value.startswith("https://") or (value.startswith("http://") and is_loopback_url(value))):
+            raise ValueError("must be an https:// URL (plain http only on loopback, for tests)")
+        return value
+
+    @model_validator(mode="after")
+    def _jwt_needs(self) -> ApiConfig:
+        if self.auth is ApiAuthMode.JWT:
+            missing = [name for name, value in (("API_JWT_AUDIENCE", self.jwt_audience),
+                                                ("API_JWT_ISSUER", self.jwt_issuer),
+                                                ("API_JWKS_URL", self.jwks_url)) if not value]
+            if missing:
+                raise ValueError(f"API_AUTH=jwt needs {', '.join(missing)}")
+        return self
+
+
 class AppConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     scan: ScanConfig = Field(default_factory=ScanConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     dataverse: DataverseConfig
     profiles: ProfileSourceConfig | None = Field(
@@ -246,6 +299,9 @@ class AppConfig(BaseModel):
     )
     storage_account_url: str | None = Field(
         default=None, description="Table endpoint for state storage with managed identity"
+    )
+    storage_queue_url: str | None = Field(
+        default=None, description="Queue endpoint of the same account (run requests) with managed identity"
     )
 
 
@@ -296,9 +352,18 @@ SCAN_SETTINGS: dict[str, str] = {
     "SCAN_LOCK_TTL_SECONDS": "lock_ttl_seconds",
     "SCAN_PROVISIONING_MAX_AGE_HOURS": "provisioning_max_age_hours",
 }
+API_SETTINGS: dict[str, str] = {
+    "API_AUTH": "auth",
+    "API_ADMIN_ROLE": "admin_role",
+    "API_READER_ROLE": "reader_role",
+    "API_JWT_AUDIENCE": "jwt_audience",
+    "API_JWT_ISSUER": "jwt_issuer",
+    "API_JWKS_URL": "jwks_url",
+}
 APP_SETTINGS: dict[str, str] = {
     "STATE_STORAGE_CONNECTION": "storage_connection",
     "STATE_STORAGE_ACCOUNT_URL": "storage_account_url",
+    "STATE_QUEUE_ACCOUNT_URL": "storage_queue_url",
 }
 
 
@@ -360,9 +425,15 @@ def load_config(environ: Mapping[str, str] | None = None) -> AppConfig:
         scan = ScanConfig(**_present(env, SCAN_SETTINGS))
     except ValidationError as exc:
         problems += _problems(exc, SCAN_SETTINGS, "SYNC_USER_IDS")
-    if problems or dataverse is None or scan is None:
+    api = None
+    try:
+        api = ApiConfig(**_present(env, API_SETTINGS))
+    except ValidationError as exc:
+        problems += _problems(exc, API_SETTINGS, "API_AUTH")
+    if problems or dataverse is None or scan is None or api is None:
         raise ConfigError("; ".join(problems))
     try:
-        return AppConfig(dataverse=dataverse, profiles=profiles, scan=scan, **_present(env, APP_SETTINGS))
+        return AppConfig(dataverse=dataverse, profiles=profiles, scan=scan, api=api,
+                         **_present(env, APP_SETTINGS))
     except ValidationError as exc:
         raise ConfigError("; ".join(_problems(exc, APP_SETTINGS, "STATE_STORAGE_CONNECTION"))) from None

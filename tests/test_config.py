@@ -82,3 +82,37 @@ def test_local_auth_only_on_loopback() -> None:
 def test_blank_values_count_as_unset() -> None:
     config = load_config({"DATAVERSE_URL": ORG, "DATAVERSE_PAGE_SIZE": "  "})
     assert config.dataverse.page_size == 5000
+
+
+def test_api_auth_defaults_to_function_key_with_the_documented_roles() -> None:
+    config = load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com"})
+    assert config.api.auth.value == "key"
+    assert (config.api.admin_role, config.api.reader_role) == ("DataValidation.Admin", "DataValidation.Reader")
+
+
+def test_jwt_mode_names_every_missing_setting() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "API_AUTH": "JWT"})
+    message = str(info.value)
+    assert message.startswith("API_AUTH:")
+    for name in ("API_JWT_AUDIENCE", "API_JWT_ISSUER", "API_JWKS_URL"):
+        assert name in message
+
+
+def test_jwt_settings_are_split_and_jwks_must_be_https() -> None:
+    env = {
+        "DATAVERSE_URL": "https://contoso.crm4.dynamics.com",
+        "API_AUTH": "jwt",
+        "API_JWT_AUDIENCE": "api://dval, 11111111-2222-3333-4444-555555555555",
+        "API_JWT_ISSUER": "https://login.microsoftonline.com/t/v2.0",
+        "API_JWKS_URL": "http://keys.example.com/keys",
+    }
+    with pytest.raises(ConfigError, match="API_JWKS_URL"):
+        load_config(env)
+    config = load_config({**env, "API_JWKS_URL": "https://login.microsoftonline.com/t/discovery/v2.0/keys"})
+    assert config.api.jwt_audience == ("api://dval", "11111111-2222-3333-4444-555555555555")
+
+
+def test_unknown_api_auth_mode_is_named() -> None:
+    with pytest.raises(ConfigError, match="^API_AUTH:"):
+        load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "API_AUTH": "basic"})

@@ -87,7 +87,8 @@ class CountingStore:
 class ScanTables:
     """The tables of the scan state, created on first use."""
 
-    NAMES = ("contacts", "crmindex", "profiles", "runs", "locks", "deltalinks", "provisioning")
+    NAMES = ("contacts", "crmindex", "profiles", "runs", "locks", "deltalinks", "provisioning", "settings",
+             "audit")
 
     def __init__(self, service: TableServiceClient, prefix: str = "dval") -> None:
         self.service = service
