@@ -1,0 +1,35 @@
+"""Admin settings (issue 5): the model, merge-patch validation, and the effective run config.
+
+Stored by ``functions.state.settings_store.SettingsStore``; changes audited by
+``functions.state.audit.AuditLog``. docs/settings-api.md describes every setting.
+"""
+
+from functions.settings.effective import Effective, effective_config, load_effective
+from functions.settings.merge_patch import PDL_KEY_SETTING, apply_merge_patch, validate_patch
+from functions.settings.model import (
+    MAX_SYNC_USER_IDS,
+    FieldError,
+    MatchingSettings,
+    ProfileSourceSettings,
+    Settings,
+    SettingsValidationError,
+    SyncUsers,
+    defaults_from_config,
+)
+
+__all__ = [
+    "MAX_SYNC_USER_IDS",
+    "PDL_KEY_SETTING",
+    "Effective",
+    "FieldError",
+    "MatchingSettings",
+    "ProfileSourceSettings",
+    "Settings",
+    "SettingsValidationError",
+    "SyncUsers",
+    "apply_merge_patch",
+    "defaults_from_config",
+    "effective_config",
+    "load_effective",
+    "validate_patch",
+]

@@ -1,0 +1,450 @@
+"""The admin settings: one strict pydantic model, its defaults from the app settings, its JSON schemas.
+
+``Settings`` is what ``GET /api/settings`` returns and what the settings table stores. It holds no
+secrets: the PDL key, client secrets and connection strings stay app settings (Key Vault references),
+so nothing secret can reach the settings table, the audit log or a response.
+
+Validation is strict on purpose (``strict=True``): a bool is only ``true``/``false`` (never ``1`` or
+``"true"``), an int is never a float or a bool, numbers must be finite, unknown members are errors
+at any depth. Error reasons never contain the submitted value (see ``errors_from``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from functions.config import AppConfig, ConfigError
+from functions.matching.config import ACRONYM_POLICIES, DEFAULT, MatchingConfig
+
+__all__ = [
+    "MAX_SYNC_USER_IDS",
+    "FieldError",
+    "MatchingSettings",
+    "ProfileSourceSettings",
+    "Settings",
+    "SettingsValidationError",
+    "SyncUsers",
+    "defaults_from_config",
+    "errors_from",
+    "field_path",
+]
+
+#: Upper bound of ``sync_users.user_ids`` (the scan filters on them; the audit stores old and new lists).
+MAX_SYNC_USER_IDS = 200
+#: Upper bound of the look-up counters: far above any real run, small enough for every consumer.
+MAX_LOOKUPS = 1_000_000_000
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_GUID_PATTERN = _GUID.pattern
+# Control characters would end up in OData filters, blob paths and logs; no legitimate name has one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem: ``field`` is a dotted path with list indexes (``sync_users.user_ids[2]``), ``""``
+    for the body itself; ``reason`` is human text that never repeats the submitted value."""
+
+    field: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+class SettingsValidationError(ValueError):
+    """A settings document or merge patch is invalid. ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e.field or '(body)'}: {e.reason}" for e in self.errors))
+
+
+def _guid(value: str) -> str:
+    if not _GUID.match(value):
+        raise ValueError("must be a GUID (8-4-4-4-12 hexadecimal digits)")
+    return value.lower()
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _dedupe(values: tuple[str, ...]) -> tuple[str, ...]:
+    # Duplicates say nothing new; dropping them keeps the stored list canonical (order kept).
+    return tuple(dict.fromkeys(values))
+
+
+def _json_array(value: object) -> object:
+    # Lists are stored as tuples so that Settings stays hashable (frozen); a JSON array arrives as a
+    # list. Anything else is left for strict validation to refuse.
+    return tuple(value) if isinstance(value, list) else value
+
+
+Guid = Annotated[
+    str,
+    AfterValidator(_guid),
+    Field(json_schema_extra={"format": "uuid", "pattern": _GUID_PATTERN}),
+]
+# The schema says what validation does: at least one character that is not white space (values are
+# trimmed), and no control characters anywhere.
+_NOT_CONTROL = r"[^\u0000-\u001f\u007f-\u009f]"
+_TEXT_PATTERN = rf"^{_NOT_CONTROL}*[^\s\u0000-\u001f\u007f-\u009f]{_NOT_CONTROL}*$"
+Name = Annotated[
+    str, Field(min_length=1, max_length=160, json_schema_extra={"pattern": _TEXT_PATTERN}),
+    AfterValidator(_no_control),
+]
+FilePath = Annotated[
+    str, Field(min_length=1, max_length=1024, json_schema_extra={"pattern": _TEXT_PATTERN}),
+    AfterValidator(_no_control),
+]
+
+
+def _finite(default: float, description: str, **limits: float) -> Any:
+    return Field(default=default, description=description, allow_inf_nan=False, **limits)
+
+
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, str_strip_whitespace=True)
+
+
+class SyncUsers(BaseModel):
+    """Whose records are in scope. At most one of the three may be given; none = all enabled human
+    users (docs/scan.md)."""
+
+    model_config = _STRICT
+
+    user_ids: Annotated[tuple[Guid, ...], BeforeValidator(_json_array), AfterValidator(_dedupe)] = Field(
+        default=(),
+        max_length=MAX_SYNC_USER_IDS,
+        description="systemuserid GUIDs of the sync users (stored lower-case, duplicates dropped).",
+    )
+    team: Name | None = Field(
+        default=None, description="A team (name or teamid): its members' and the team's own records."
+    )
+    role: Name | None = Field(
+        default=None,
+        description="A security role (name or roleid): records of enabled users holding it directly.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SyncUsers:
+        given = [name for name in ("user_ids", "team", "role") if getattr(self, name)]
+        if len(given) > 1:
+            raise PydanticCustomError(
+                "sync_users_conflict", "set at most one of user_ids, team, role ({given} given)",
+                {"given": ", ".join(given)},
+            )
+        return self
+
+
+class ProfileSourceSettings(BaseModel):
+    """Which person-profile source the scan uses (docs/profile-sources.md). Keys and connection strings
+    are app settings, never settings."""
+
+    model_config = _STRICT
+
+    kind: Literal["file", "pdl"] = Field(
+        default="file",
+        description='"file": a profile snapshot file; "pdl": People Data Labs (needs the PDL_API_KEY '
+        "app setting).",
+    )
+    file: FilePath | None = Field(
+        default=None,
+        description="kind file: local path, blob URL or blob://<container>/<name> of the snapshot.",
+    )
+    file_format: Literal["jsonl", "csv"] | None = Field(
+        default=None, description="Format of the file; null: from the file name's extension."
+    )
+    pdl_min_likelihood: int = Field(
+        default=6, ge=0, le=10, description="kind pdl: lowest PDL match likelihood accepted (0-10)."
+    )
+    pdl_max_lookups: int | None = Field(
+        default=None, ge=0, le=MAX_LOOKUPS,
+        description="kind pdl: most PDL look-ups per process run; null: unlimited.",
+    )
+
+
+def _matching_default(name: str) -> Any:
+    return getattr(DEFAULT, name)
+
+
+class MatchingSettings(BaseModel):
+    """Thresholds of the verdict engine (docs/matching.md); the defaults are the engine's."""
+
+    model_config = _STRICT
+
+    employer_same_score: float = _finite(
+        _matching_default("employer_same_score"),
+        "Employer-name score (0-100) at or above which two names are the same company; must be "
+        "greater than employer_different_score.", ge=0, le=100,
+    )
+    employer_different_score: float = _finite(
+        _matching_default("employer_different_score"),
+        "Employer-name score (0-100) at or below which names clearly differ; between the two is "
+        "'related'.", ge=0, le=100,
+    )
+    acronym_policy: Literal["same", "related"] = Field(
+        default=_matching_default("acronym_policy"),
+        description="What an acronym equality (IBM / International Business Machines) means.",
+    )
+    employer_fuzzy_min_length: int = Field(
+        default=_matching_default("employer_fuzzy_min_length"), ge=1, le=100,
+        description="Shortest name (without spaces) a fuzzy score may call the same company.",
+    )
+    employer_typo_max_fraction: float = _finite(
+        _matching_default("employer_typo_max_fraction"),
+        "Names at most this fraction of edits apart are the same company (0 turns the rule off; "
+        "below 0.5).", ge=0, lt=0.5,
+    )
+    employer_typo_min_length: int = Field(
+        default=_matching_default("employer_typo_min_length"), ge=2, le=100,
+        description="Shortest name (without spaces) the typo rule applies to.",
+    )
+    person_name_score: float = _finite(
+        _matching_default("person_name_score"),
+        "A given name or surname agrees at or above this score (above 0, at most 100).", gt=0, le=100,
+    )
+    min_match_likelihood: int = Field(
+        default=_matching_default("min_match_likelihood"), ge=0, le=10,
+        description="Profiles with a source likelihood below this are never a strong match (0-10).",
+    )
+    strong_name_with_email_domain: bool = Field(
+        default=_matching_default("strong_name_with_email_domain"),
+        description="Same name + another address at the account's e-mail domain counts as a strong match.",
+    )
+    max_profile_age_days: int = Field(
+        default=_matching_default("max_profile_age_days"), ge=1, le=3650,
+        description="'Left the company' needs profile data verified or changed within this many days.",
+    )
+    accept_stale_still_there: bool = Field(
+        default=_matching_default("accept_stale_still_there"),
+        description="Accept 'still there' from profiles older than max_profile_age_days.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingSettings:
+        if not self.employer_different_score < self.employer_same_score:
+            raise PydanticCustomError(
+                "matching_score_order", "must be greater than matching.employer_different_score"
+            )
+        return self
+
+    def to_matching_config(self) -> MatchingConfig:
+        """The engine's config: these thresholds, the engine's own tables (aliases etc.) unchanged."""
+        return MatchingConfig.from_mapping(self.model_dump())
+
+
+assert set(ACRONYM_POLICIES) == {"same", "related"}, "MatchingSettings.acronym_policy is out of date"
+
+
+class Settings(BaseModel):
+    """The admin settings of data validation: GET /api/settings returns them, PATCH /api/settings
+    takes a JSON merge patch (RFC 7396) of them. They hold no secrets."""
+
+    # Python: build from parsed JSON with ``Settings.model_validate(data)``; ``to_json()`` is the inverse.
+
+    model_config = _STRICT
+
+    enabled: bool = Field(
+        default=False,
+        description="The 'Enable data validation' toggle. Enabling runs preflight checks, provisions the "
+        "column and views and starts the first run; disabling stops future runs and leaves values in "
+        "Dynamics as they are.",
+    )
+    dry_run: bool = Field(
+        default=False, description="Compute and record everything, write nothing to Dataverse."
+    )
+    sync_users: SyncUsers = Field(default_factory=SyncUsers, description=SyncUsers.__doc__)
+    profile_source: ProfileSourceSettings = Field(
+        default_factory=ProfileSourceSettings, description=ProfileSourceSettings.__doc__
+    )
+    matching: MatchingSettings = Field(default_factory=MatchingSettings, description=MatchingSettings.__doc__)
+    lookup_budget: int | None = Field(
+        default=None, ge=0, le=MAX_LOOKUPS,
+        description="Profile look-ups one run may make; the rest waits for the next run. null: unlimited.",
+    )
+    refresh_days: int = Field(
+        default=30, ge=1, le=3650,
+        description="Every contact in scope is re-validated at least this often (days, 1-3650).",
+    )
+    target_column: Literal["own", "msdyn_orgchangestatus"] = Field(
+        default="own",
+        description='"own": our provisioned choice column; "msdyn_orgchangestatus": Microsoft\'s "Not at '
+        'Company Flag".',
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document (plain dicts/lists/str/int/float/bool/None)."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def patch_schema(cls, ref_template: str = "#/$defs/{model}") -> dict[str, Any]:
+        """JSON schema of a ``PATCH /api/settings`` body: the settings schema with every member
+        optional and nullable (null resets a member to its default). Nested models are renamed
+        ``<Name>Patch`` (title ``SettingsPatch``) so both schemas can share one OpenAPI components
+        section; ``ref_template`` is as in ``model_json_schema``."""
+        return _patch_schema(cls.model_json_schema(ref_template="\x00{model}\x00"), ref_template)
+
+
+def _patch_schema(schema: dict[str, Any], ref_template: str) -> dict[str, Any]:
+    schema = copy.deepcopy(schema)
+    defs = schema.pop("$defs", {})
+    marker = re.compile("\x00([^\x00]+)\x00")
+
+    def rename(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "$ref" and isinstance(value, str):
+                    value = marker.sub(lambda m: ref_template.format(model=f"{m.group(1)}Patch"), value)
+                out[key] = rename(value)
+            return out
+        if isinstance(node, list):
+            return [rename(item) for item in node]
+        return node
+
+    def loosen(model_schema: dict[str, Any], title: str) -> dict[str, Any]:
+        model_schema = rename(model_schema)
+        model_schema.pop("required", None)
+        model_schema["title"] = title
+        for name, prop in list(model_schema.get("properties", {}).items()):
+            prop = dict(prop)
+            prop.pop("default", None)  # the default is the Settings schema's; a patch has none
+            meta = {k: prop.pop(k) for k in ("title", "description") if k in prop}
+            variants = prop.pop("anyOf") if "anyOf" in prop else [prop]
+            if not any(v.get("type") == "null" for v in variants):
+                variants = [*variants, {"type": "null"}]
+            model_schema["properties"][name] = {**meta, "anyOf": variants}
+        return model_schema
+
+    out = loosen(schema, "SettingsPatch")
+    if defs:
+        out["$defs"] = {f"{name}Patch": loosen(body, f"{name}Patch") for name, body in defs.items()}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Errors
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("sync_users", "user_ids", 2)`` -> ``"sync_users.user_ids[2]"``; ``()`` -> ``""``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+# Model-level rules are reported by pydantic at the model's location; these name the member that
+# the admin has to change instead.
+_MODEL_RULE_FIELD = {"matching_score_order": "employer_same_score"}
+# pydantic's wording names Python classes; these say what a JSON client must send.
+_REASONS = {
+    "extra_forbidden": "unknown field",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "list_type": "must be a JSON array",
+    "tuple_type": "must be a JSON array",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "missing": "is required",
+}
+
+
+def errors_from(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[FieldError]:
+    """Field errors from a pydantic error, without the input values (only ``msg``/type are used)."""
+    out: list[FieldError] = []
+    seen: set[tuple[str, str]] = set()
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = (*prefix, *error["loc"])
+        if error["type"] in _MODEL_RULE_FIELD:
+            loc = (*loc, _MODEL_RULE_FIELD[error["type"]])
+        reason = _REASONS.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
+        item = (field_path(loc), reason)
+        if item not in seen:
+            seen.add(item)
+            out.append(FieldError(*item))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Defaults
+
+# Settings path -> the app setting that provides its default (for ConfigError messages).
+_APP_SETTING_OF = {
+    "enabled": "SCAN_ENABLED",
+    "dry_run": "SCAN_DRY_RUN",
+    "sync_users.user_ids": "SYNC_USER_IDS",
+    "sync_users.team": "SYNC_TEAM",
+    "sync_users.role": "SYNC_ROLE",
+    "sync_users": "SYNC_USER_IDS",
+    "profile_source.kind": "PROFILE_SOURCE",
+    "profile_source.file": "PROFILE_FILE",
+    "profile_source.file_format": "PROFILE_FILE_FORMAT",
+    "profile_source.pdl_min_likelihood": "PDL_MIN_LIKELIHOOD",
+    "profile_source.pdl_max_lookups": "PDL_MAX_LOOKUPS",
+    "lookup_budget": "SCAN_LOOKUP_BUDGET",
+    "refresh_days": "SCAN_REFRESH_DAYS",
+    "target_column": "DATAVERSE_TARGET_COLUMN",
+}
+
+
+def defaults_from_config(config: AppConfig) -> Settings:
+    """What the settings are before anything was stored: the app settings (``SCAN_ENABLED``,
+    ``SCAN_DRY_RUN``, ``SYNC_*``, ``PROFILE_*``/``PDL_*``, ``SCAN_LOOKUP_BUDGET``, ``SCAN_REFRESH_DAYS``,
+    ``DATAVERSE_TARGET_COLUMN``) and the verdict engine's default thresholds.
+
+    Raises ``ConfigError`` naming the app setting when one is valid for the app but not as a setting
+    (e.g. more than ``MAX_SYNC_USER_IDS`` sync user ids)."""
+    scan = config.scan
+    profiles = config.profiles
+    profile_source: dict[str, Any] = {}
+    if profiles is not None:
+        profile_source = {
+            "kind": profiles.kind.value,
+            "file": profiles.file,
+            "file_format": profiles.file_format,
+            "pdl_min_likelihood": profiles.pdl_min_likelihood,
+            "pdl_max_lookups": profiles.pdl_max_lookups,
+        }
+    data = {
+        "enabled": scan.enabled,
+        "dry_run": scan.dry_run,
+        "sync_users": {"user_ids": list(scan.sync_user_ids), "team": scan.sync_team, "role": scan.sync_role},
+        "profile_source": profile_source,
+        "matching": {},
+        "lookup_budget": scan.lookup_budget,
+        "refresh_days": scan.refresh_days,
+        "target_column": config.dataverse.target_column.value,
+    }
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in errors_from(exc):
+            setting = _APP_SETTING_OF.get(error.field) or _APP_SETTING_OF.get(error.field.split("[")[0], "")
+            problems.append(f"{setting or error.field}: {error.reason}")
+        raise ConfigError("; ".join(problems)) from None

@@ -1,0 +1,180 @@
+"""The stored admin settings: one entity, written only if nobody else wrote since it was read.
+
+Entity ``settings``/``current``: ``document`` (the settings JSON), ``version`` (1, 2, ...),
+``updated_at``, ``updated_by``, ``updated_by_id``. The first save inserts (two concurrent first saves:
+one wins), every later save updates with the table ETag it read. Either way the loser gets
+``SettingsConflict`` (HTTP 412) and nothing of it is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from functions.settings.model import Settings
+from functions.state.audit import ACTIONS, AuditLog
+from functions.state.table_store import EntityExistsError, StaleEntityError
+from functions.state.tables import ScanTables
+
+__all__ = ["Principal", "SettingsConflict", "SettingsStore", "StoredSettings", "settings_etag"]
+
+log = logging.getLogger(__name__)
+
+PARTITION = "settings"
+ROW = "current"
+
+
+class Principal(Protocol):
+    """Who makes a change (``functions.api.auth.Principal`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def auth(self) -> str: ...
+
+
+class SettingsConflict(Exception):
+    """The settings changed since the caller read them (HTTP 412); nothing was written."""
+
+
+def _canonical(document: dict[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def settings_etag(version: int, document: dict[str, Any] | None) -> str:
+    """The HTTP strong ETag ``"v<version>-<8 hex>"``; the hash covers the document so that defaults
+    changed by app settings (version 0) change the ETag too."""
+    if document is None:
+        return f'"v{version}"'
+    digest = hashlib.sha256(_canonical(document).encode()).hexdigest()[:8]
+    return f'"v{version}-{digest}"'
+
+
+@dataclass(frozen=True)
+class StoredSettings:
+    """What is stored. ``settings`` is ``None`` (from ``load``) when nothing was ever saved;
+    ``version`` 0 then. ``etag`` is for HTTP; ``table_etag`` is the storage ETag a save needs."""
+
+    settings: Settings | None
+    version: int
+    etag: str
+    updated_at: str | None = None
+    updated_by: str | None = None
+    table_etag: str | None = None
+    updated_by_id: str | None = None
+
+
+def _audit_action(old: Settings | None, new: Settings) -> str:
+    was_enabled = old.enabled if old is not None else False
+    if new.enabled and not was_enabled:
+        return "settings.enable"
+    if was_enabled and not new.enabled:
+        return "settings.disable"
+    return "settings.update"
+
+
+class SettingsStore:
+    """Load and conditionally save the settings of one set of scan tables."""
+
+    def __init__(self, tables: ScanTables, *, audit: AuditLog | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.store = tables.settings
+        self.audit = audit or AuditLog(tables, clock=clock)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._ensured = False
+        self._lock = threading.Lock()
+
+    def load(self) -> StoredSettings:
+        """The stored settings, or ``StoredSettings(None, 0, '"v0"')`` when never saved (or the table
+        does not exist yet). Raises ``ValueError`` if the stored document is not valid settings."""
+        entity = self.store.get(PARTITION, ROW)
+        if entity is None:
+            return StoredSettings(settings=None, version=0, etag=settings_etag(0, None))
+        document = json.loads(entity["document"])
+        settings = Settings.model_validate(document)
+        version = int(entity["version"])
+        return StoredSettings(
+            settings=settings,
+            version=version,
+            etag=settings_etag(version, settings.to_json()),
+            updated_at=entity.get("updated_at") or None,
+            updated_by=entity.get("updated_by") or None,
+            table_etag=entity["etag"],
+            updated_by_id=entity.get("updated_by_id") or None,
+        )
+
+    def current(self, defaults: Settings) -> StoredSettings:
+        """``load()``, with ``defaults`` (``defaults_from_config``) as the settings when never saved."""
+        stored = self.load()
+        if stored.settings is not None:
+            return stored
+        return replace(stored, settings=defaults, etag=settings_etag(0, defaults.to_json()))
+
+    def _ensure(self) -> None:
+        with self._lock:
+            if not self._ensured:
+                self.store.store.ensure()
+                self._ensured = True
+
+    def save(
+        self,
+        new: Settings,
+        *,
+        expected: StoredSettings,
+        who: Principal,
+        request_id: str | None = None,
+        action: str | None = None,
+    ) -> StoredSettings:
+        """Write ``new`` if the stored settings are still ``expected`` (from ``load``/``current``);
+        else ``SettingsConflict``. Then records the audit entry (``action`` defaults to
+        ``settings.enable`` / ``settings.disable`` when ``enabled`` flips, else ``settings.update``).
+
+        The audit entry is written after the settings: a change that failed is never audited as done.
+        If the audit write itself fails after the settings were written, that is logged (the entity
+        still names who changed it, and when) and the save counts as done."""
+        if action is not None and action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        now = self.clock().astimezone(UTC).isoformat(timespec="seconds")
+        version = expected.version + 1
+        document = new.to_json()
+        entity = {
+            "PartitionKey": PARTITION,
+            "RowKey": ROW,
+            "document": _canonical(document),
+            "version": version,
+            "updated_at": now,
+            "updated_by": str(who.name)[:256],
+            "updated_by_id": str(who.id)[:256],
+        }
+        self._ensure()
+        try:
+            if expected.table_etag is None:
+                if expected.version != 0:
+                    raise SettingsConflict("expected settings carry no storage ETag")
+                table_etag = self.store.insert(entity)
+            else:
+                table_etag = self.store.update(entity, etag=expected.table_etag, replace=True)
+        except (EntityExistsError, StaleEntityError) as exc:
+            raise SettingsConflict("the settings were changed by someone else; read them again") from exc
+        saved = StoredSettings(
+            settings=new, version=version, etag=settings_etag(version, document), updated_at=now,
+            updated_by=entity["updated_by"], table_etag=table_etag, updated_by_id=entity["updated_by_id"],
+        )
+        old = expected.settings
+        try:
+            self.audit.record(
+                who_id=str(who.id), who_name=str(who.name), auth=str(who.auth),
+                action=action or _audit_action(old, new),
+                old=old.to_json() if old is not None else None, new=document, request_id=request_id,
+            )
+        except Exception:
+            log.exception("settings version %d saved, but its audit entry could not be written", version)
+        return saved
