@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from typing import Any
 from functions.config import AppConfig, ConfigError
 from functions.dataverse import DataverseClient, DataverseError, ExpiredDeltaTokenError
 from functions.dataverse.column import ColumnBinding, SupportingColumns, option_values
+from functions.matching.config import DEFAULT as DEFAULT_MATCHING
+from functions.matching.config import MatchingConfig
 from functions.matching.records import Outcome
 from functions.pipeline import crm_reader
 from functions.pipeline.crm_reader import AccountInfo, CrmContact, CrmReader
@@ -36,11 +37,11 @@ from functions.state.crm_index import CrmIndex, PendingList, ProfileIndex, profi
 from functions.state.delta_links import ScanCheckpoint
 from functions.state.lock import LockHeld, LockLost, RunLock
 from functions.state.provisioned import ProvisionedRecord, ProvisionedStore, provisioning_fingerprint
-from functions.state.runs import RunRecords
+from functions.state.runs import RunRecords, new_run_id
 from functions.state.table_store import StaleEntityError
 from functions.state.tables import ScanTables
 
-__all__ = ["RunHooks", "RunSummary", "ScanServices", "run_scan"]
+__all__ = ["RunHooks", "RunSummary", "ScanServices", "new_run_id", "run_scan"]
 
 log = logging.getLogger("functions.pipeline")
 
@@ -61,6 +62,9 @@ class RunHooks:
 
     on_progress: Callable[[str, int, int], None] | None = None  # (phase, done, total)
     after_batch: Callable[[int, RunSummary], None] | None = None
+    # Called once the run holds the run lock (and its "running" record is saved): the queue worker
+    # removes the run request's pending marker here, so "queued" never outlives the request.
+    on_locked: Callable[[RunSummary], None] | None = None
 
     def progress(self, phase: str, done: int, total: int) -> None:
         if self.on_progress:
@@ -101,7 +105,9 @@ class RunSummary:
     trigger: str
     dry_run: bool
     started_at: str
-    status: str = "running"  # succeeded | completed_with_errors | failed | skipped_locked | disabled
+    # queued (a request, before the worker starts it) | running | succeeded | completed_with_errors |
+    # failed | skipped_locked | disabled
+    status: str = "running"
     finished_at: str | None = None
     mode: str = ""  # full | delta
     message: str = ""
@@ -119,6 +125,7 @@ class RunSummary:
     sync_users: str = ""
     notes: list[str] = field(default_factory=list)
     would_write: list[dict[str, Any]] = field(default_factory=list)
+    requested_by: str | None = None  # who asked for the run (API requests only)
 
     @property
     def ok(self) -> bool:
@@ -130,7 +137,7 @@ class RunSummary:
         return sum(v for k, v in self.requests.items() if k not in events)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "run_id": self.run_id,
             "trigger": self.trigger,
             "dry_run": self.dry_run,
@@ -155,6 +162,9 @@ class RunSummary:
             "notes": list(self.notes),
             "would_write": list(self.would_write),
         }
+        if self.requested_by is not None:
+            out["requested_by"] = self.requested_by
+        return out
 
     def render(self) -> str:
         d = self.to_dict()
@@ -245,20 +255,26 @@ def run_scan(
     trigger: str = "manual",
     wait_for_lock_seconds: float = 0.0,
     clock: Callable[[], datetime] = _now,
+    run_id: str | None = None,
+    matching: MatchingConfig | None = None,
+    requested_by: str | None = None,
 ) -> RunSummary:
     """Run one scan and return its summary (also stored as the run record).
 
     ``enabled``: the toggle; ``None`` takes ``SCAN_ENABLED`` (the settings store passes its value).
     ``dry_run``: ``None`` takes ``SCAN_DRY_RUN``. Raises ``ConfigError`` only for missing settings;
     every other failure is reported in the summary (status ``failed``).
+    ``run_id``: the id of a queued run request (its record is the same row); a new id otherwise.
+    ``matching``: the verdict thresholds (the settings store's); the defaults otherwise.
     """
     scan = config.scan
     started = clock()
     summary = RunSummary(
-        run_id=started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8],
+        run_id=run_id or new_run_id(started),
         trigger=trigger,
         dry_run=scan.dry_run if dry_run is None else dry_run,
         started_at=started.isoformat(timespec="seconds"),
+        requested_by=requested_by,
     )
     if not (scan.enabled if enabled is None else enabled):
         summary.status = "disabled"
@@ -287,7 +303,12 @@ def run_scan(
         if lease.took_over:
             summary.notes.append(f"took over the lock of run {lease.took_over}, which had expired")
         runs.save(summary.to_dict())
-        _Run(config, services, summary, hooks, lease, clock).execute()
+        if hooks.on_locked:
+            try:
+                hooks.on_locked(summary)
+            except Exception:  # bookkeeping of the caller; never a reason to fail the scan
+                log.exception("scan %s: the on_locked hook failed", summary.run_id)
+        _Run(config, services, summary, hooks, lease, clock, matching or DEFAULT_MATCHING).execute()
         summary.status = "completed_with_errors" if summary.counters["errors"] else "succeeded"
     except LockLost as exc:
         summary.status = "failed"
@@ -333,8 +354,10 @@ def _org_may_have_changed(exc: BaseException) -> bool:
 
 class _Run:
     def __init__(self, config: AppConfig, services: ScanServices, summary: RunSummary, hooks: RunHooks,
-                 lease: Any, clock: Callable[[], datetime]) -> None:
+                 lease: Any, clock: Callable[[], datetime],
+                 matching: MatchingConfig = DEFAULT_MATCHING) -> None:
         self.config = config
+        self.matching = matching
         self.scan = config.scan
         self.client = services.client
         self.tables = services.tables
@@ -746,7 +769,7 @@ class _Run:
                               account=_record_dict(p.account.record) if p.account else None,
                               reason=p.reason, flag_value=p.contact.flag_value,
                               employer_value=p.contact.employer_value) for p in chunk))
-                results = validate_batch(batch, self.source)
+                results = validate_batch(batch, self.source, matching=self.matching)
             except ProfileSourceAuthError as exc:
                 self.summary.notes.append(f"profile source refused look-ups, stopped: {exc}")
                 self.c["errors"] += 1
