@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import seed
@@ -40,7 +41,11 @@ class Emulator:
         dop_hint: int = 4,
         expire_change_tracking_in_days: int = 7,
         fault_seed: int = 0,
+        privileges: Iterable[str] | Mapping[str, str] | None = None,
     ) -> None:
+        """``privileges``: what the WhoAmI user holds, as names (Global depth) or name -> depth
+        (``Basic|Local|Deep|Global``); None = every privilege the emulator knows, so the app can do
+        everything. Missing table privileges are enforced (403, code 0x80040220)."""
         self.service = Service(
             bulk_tables=frozenset(bulk_tables),
             provisioned_languages=tuple(provisioned_languages),
@@ -49,6 +54,7 @@ class Emulator:
             change_tracking_tables=frozenset(change_tracking_tables),
             dop_hint=dop_hint,
             fault_seed=fault_seed,
+            privileges=privileges,
         )
         seed.seed(self.service, expire_change_tracking_in_days=expire_change_tracking_in_days)
         self._port = port
@@ -131,6 +137,31 @@ class Emulator:
     def expire_delta_tokens(self) -> None:
         """Every delta token issued so far now fails with 0x80044352."""
         self.service.expire_delta_tokens()
+
+    # --- security and table settings at runtime -----------------------------------------------
+    @property
+    def user_id(self) -> str:
+        """The application user's systemuserid (what WhoAmI returns)."""
+        return self.service.user_id
+
+    @property
+    def privileges(self) -> dict[str, str]:
+        """The WhoAmI user's privileges now: name -> depth."""
+        return self.service.privileges.snapshot()
+
+    def revoke_privilege(self, *names: str) -> None:
+        """Take privileges away from the WhoAmI user (RetrieveUserPrivileges and enforcement follow)."""
+        for name in names:
+            self.service.privileges.revoke(name)
+
+    def grant_privilege(self, name: str, depth: str | int = "Global") -> None:
+        """Give (or change the depth of) one privilege: ``Basic|Local|Deep|Global`` or 0-3."""
+        self.service.privileges.grant(name, depth)
+
+    def set_change_tracking(self, table: str, enabled: bool) -> None:
+        """Turn change tracking on/off for a table by logical name (``contact``): EntityDefinitions'
+        ``ChangeTrackingEnabled`` and ``odata.track-changes`` reads follow at once."""
+        self.service.set_change_tracking(table, enabled)
 
     # --- sample data ----------------------------------------------------------------------
     def load_sample(self, sample: Any) -> None:

@@ -1,5 +1,5 @@
 """Unbound functions and actions: WhoAmI, RetrieveProvisionedLanguages, RetrieveLocLabels,
-PublishXml, PublishAllXml, SetLocLabels."""
+PublishXml, PublishAllXml, SetLocLabels; and the bound function RetrieveUserPrivileges."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .messages import Request, Response
 
 if TYPE_CHECKING:
     from .service import Service
+    from .store import TableData
 
 MONIKER_RE = re.compile(r"(?P<set>\w+)\((?P<id>[0-9a-fA-F-]{36})\)")
 
@@ -152,3 +153,27 @@ def _publish(svc: Service, req: Request, name: str) -> Response:
         for entity in entities:
             svc.unpublished.pop(entity, None)
     return Response.empty(204)
+
+
+def retrieve_user_privileges(
+    svc: Service, req: Request, td: TableData, record_id: str, rest: str
+) -> Response:
+    """``GET systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()``.
+
+    The WhoAmI user gets the emulator's privilege set; other existing users hold none (the emulator
+    models no roles for them); an unknown id is 404.
+    """
+    if td.table.logical_name != "systemuser":
+        raise bad_request(
+            f"The function 'RetrieveUserPrivileges' is not bound to '{td.table.logical_name}'.", "0x80060888"
+        )
+    if rest.removeprefix("Microsoft.Dynamics.CRM.RetrieveUserPrivileges") not in ("", "()"):
+        raise bad_request("RetrieveUserPrivileges takes no parameters.")
+    if req.method != "GET":
+        raise ODataError(405, "0x80060888", "RetrieveUserPrivileges must be called with GET.")
+    record_id = record_id.lower()
+    if svc.store.get(td.table.entity_set, record_id) is None:
+        raise not_found("systemuser", record_id)
+    held = svc.privileges.role_privileges(svc.business_unit_id) if record_id == svc.user_id.lower() else []
+    ctx = f"{svc.api_url}$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse"
+    return Response.json(200, {"@odata.context": ctx, "RolePrivileges": held})

@@ -2,7 +2,10 @@
 
 Besides ``/api/data/v9.2/...`` it serves control endpoints for out-of-process use:
 ``GET /_emulator/counters``, ``POST /_emulator/faults`` (a Fault as JSON),
-``POST /_emulator/reset-counters``, ``POST /_emulator/expire-delta-tokens``.
+``POST /_emulator/reset-counters``, ``POST /_emulator/expire-delta-tokens``,
+``GET /_emulator/privileges``, ``POST /_emulator/privileges/revoke`` (``{"names": [...]}``),
+``POST /_emulator/privileges/grant`` (``{"names": [...], "depth": "Global"}``),
+``POST /_emulator/change-tracking`` (``{"table": "contact", "enabled": false}``).
 """
 
 from __future__ import annotations
@@ -105,6 +108,32 @@ class _Handler(BaseHTTPRequestHandler):
             return Response.empty(204)
         if path == "/_emulator/faults" and self.command == "DELETE":
             svc.faults.clear()
+            return Response.empty(204)
+        if path.startswith(("/_emulator/privileges", "/_emulator/change-tracking")):
+            try:
+                return self._security_control(path, json.loads(body or b"{}"))
+            except (ValueError, KeyError, TypeError) as exc:
+                return Response.json(400, {"error": {"code": "", "message": str(exc)}})
+        return Response.json(404, {"error": {"code": "", "message": f"Unknown control endpoint {path}"}})
+
+    def _security_control(self, path: str, data: dict) -> Response:
+        svc = self.server.service
+        if path == "/_emulator/privileges" and self.command == "GET":
+            return Response.json(200, svc.privileges.snapshot())
+        if path in ("/_emulator/privileges/revoke", "/_emulator/privileges/grant") and self.command == "POST":
+            names = data["names"]
+            if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+                raise ValueError("names must be a list of privilege names")
+            for name in names:
+                if path.endswith("/revoke"):
+                    svc.privileges.revoke(name)
+                else:
+                    svc.privileges.grant(name, data.get("depth", "Global"))
+            return Response.empty(204)
+        if path == "/_emulator/change-tracking" and self.command == "POST":
+            if not isinstance(data.get("enabled"), bool):
+                raise ValueError("enabled must be true or false")
+            svc.set_change_tracking(str(data["table"]), data["enabled"])
             return Response.empty(204)
         return Response.json(404, {"error": {"code": "", "message": f"Unknown control endpoint {path}"}})
 

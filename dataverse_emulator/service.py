@@ -19,6 +19,7 @@ from .changetracking import DeltaTokens
 from .errors import ODataError, bad_request
 from .faults import Counters, FaultRegistry
 from .messages import Request, Response
+from .privileges import Privileges, table_privilege
 from .query import annotation_filter
 from .schema import stable_id
 from .store import Store
@@ -43,6 +44,7 @@ class Service:
         change_tracking_tables: frozenset[str],
         dop_hint: int = 4,
         fault_seed: int = 0,
+        privileges: Any = None,
     ) -> None:
         self.api_url = "http://127.0.0.1/api/data/v9.2/"  # replaced once the server has a port
         self.bulk_tables = frozenset(bulk_tables)
@@ -62,6 +64,8 @@ class Service:
         self.publish_log: list[dict[str, Any]] = []
         self.unpublished: dict[str, set[str]] = {}
         self.loc_labels: dict[tuple[str, str, str], dict[int, str]] = {}
+        # The WhoAmI user's privileges (None: all the emulator knows); enforced in _route.
+        self.privileges = Privileges(privileges)
         self.create_hooks: dict[str, Callable[..., None]] = {}
         self.delete_hooks: dict[str, Callable[..., None]] = {}
         customizations.install(self)
@@ -83,7 +87,8 @@ class Service:
         """Request kind for the counters (read/create/update/delete/batch/action/function)."""
         name = req.path.split("(", 1)[0].split("/", 1)[0]
         if req.method == "GET":
-            return "function" if name in FUNCTIONS else "read"
+            bound_function = "/Microsoft.Dynamics.CRM.RetrieveUserPrivileges" in req.path
+            return "function" if name in FUNCTIONS or bound_function else "read"
         if req.method == "POST":
             if name == "$batch":
                 return "batch"
@@ -168,6 +173,27 @@ class Service:
         with self._lock:
             self.expired_tokens.add(token)
 
+    def set_change_tracking(self, logical_name: str, enabled: bool) -> None:
+        """Turn change tracking on or off for one table (EntityDefinitions and delta reads follow)."""
+        if logical_name not in self.store.by_logical:
+            raise ValueError(f"unknown table {logical_name!r}")
+        with self._lock:
+            tables = set(self.change_tracking_tables)
+            if enabled:
+                tables.add(logical_name)
+            else:
+                tables.discard(logical_name)
+            self.change_tracking_tables = frozenset(tables)
+
+    def _require(self, access: str, logical_name: str) -> None:
+        td = self.store.by_logical.get(logical_name)
+        self.privileges.require(
+            table_privilege(access, logical_name),
+            user_id=self.user_id,
+            logical_name=logical_name,
+            otc=td.table.object_type_code if td is not None else None,
+        )
+
     def _apply_fault(self, fault: Any) -> Response | None:
         if fault.kind == "slow":
             time.sleep(fault.delay)
@@ -212,6 +238,10 @@ class Service:
                 raise bad_request("A batch request can't contain another batch request.")
             return batch.handle(self, req)
         if path.startswith("EntityDefinitions"):
+            if req.method == "POST":  # CreateAttribute message privilege
+                self.privileges.require(
+                    "prvCreateAttribute", user_id=self.user_id, logical_name="attribute", otc=None
+                )
             return metadata.handle(self, req, path)
         name = path.split("(", 1)[0]
         if name in FUNCTIONS or name in ACTIONS:
@@ -222,6 +252,7 @@ class Service:
             raise ODataError(404, "0x80060888", f"Resource not found for the segment '{segment}'.")
         td = self.store.tables[match.group("set")]
         key, rest = match.group("key"), match.group("rest")
+        self._check_privilege(req, td.table.logical_name, rest)
         if key is None:
             if rest and rest.startswith("Microsoft.Dynamics.CRM.") and req.method == "POST":
                 return writes.bulk_action(self, req, td, rest.split(".")[-1])
@@ -245,6 +276,8 @@ class Service:
             raise bad_request(
                 f"Invalid key '{key}' for {td.table.entity_set}: only primary key GUIDs are supported."
             )
+        if rest and rest.startswith("Microsoft.Dynamics.CRM.RetrieveUserPrivileges"):
+            return functions.retrieve_user_privileges(self, req, td, record_id, rest)
         if rest:
             if rest.endswith("/$ref") and req.method in ("POST", "DELETE"):
                 return writes.reference(self, req, td, record_id, rest.removesuffix("/$ref"))
@@ -258,3 +291,20 @@ class Service:
         if req.method == "DELETE":
             return writes.delete(self, req, td, record_id)
         raise ODataError(405, "0x80060888", f"The HTTP method '{req.method}' is not allowed on an entity.")
+
+    def _check_privilege(self, req: Request, logical_name: str, rest: str | None) -> None:
+        """The table privilege a request needs (read, create, write, delete); 403 when it is missing."""
+        if rest and rest.endswith("/$ref"):
+            return  # associations need Append/AppendTo, which the emulator does not model
+        if req.method in ("GET", "HEAD"):
+            access = "Read"
+        elif req.method == "POST":
+            message = (rest or "").rsplit(".", 1)[-1]
+            access = "Write" if message == "UpdateMultiple" else "Create"
+        elif req.method in ("PATCH", "PUT"):
+            access = "Write"
+        elif req.method == "DELETE":
+            access = "Delete"
+        else:
+            return
+        self._require(access, logical_name)
