@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install test lint demo emulator bench clean
+.PHONY: install test lint demo serve emulator bench clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -27,6 +27,11 @@ test: install lint
 
 demo: install
 	$(BIN)/python -m localdev.demo
+
+# The Function App on http://127.0.0.1:7071/api (HTTP routes + queue worker) against the emulator
+# and Azurite; prints the function key and curl examples. Ctrl-C stops it.
+serve: install
+	$(BIN)/python -m localdev.serve
 
 # The Dataverse emulator on its own, for poking at it with curl or pointing `python -m functions` at it.
 EMULATOR_PORT ?= 5555
