@@ -73,7 +73,8 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="compute and record everything, write nothing")
     parser.add_argument("--json", action="store_true", help="print the run summary as JSON")
     parser.add_argument(
-        "--force", action="store_true", help="run even if data validation is disabled (SCAN_ENABLED)"
+        "--force", action="store_true",
+        help="run even if data validation is disabled (settings API / SCAN_ENABLED)",
     )
     parser.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS",
@@ -84,22 +85,29 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
 def _scan(args: argparse.Namespace) -> int:
     """Run the daily scan now, with a progress line on stderr and a summary at the end."""
     from functions.config import ConfigError, load_config
+    from functions.settings import load_effective
+    from functions.state import build_table_service
+    from functions.state.tables import ScanTables
 
     try:
         config = load_config()
-    except ConfigError as exc:
+        tables = ScanTables(build_table_service(config), config.scan.state_table_prefix)
+    except (ConfigError, ValueError) as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from functions.pipeline import RunHooks, run_scan
     from functions.pipeline.progress import Progress
 
+    # The same settings the timer and the settings API use: stored ones win over app settings.
+    effective = load_effective(config, tables)
     progress = Progress()
     try:
         summary = run_scan(
-            config,
+            effective.config,
             hooks=RunHooks(on_progress=progress),
-            dry_run=True if args.dry_run else None,
-            enabled=True if args.force else None,
+            dry_run=True if args.dry_run else effective.settings.dry_run,
+            enabled=True if args.force else effective.settings.enabled,
+            matching=effective.matching,
             trigger="cli",
             wait_for_lock_seconds=args.wait,
         )
@@ -112,8 +120,80 @@ def _scan(args: argparse.Namespace) -> int:
     if summary.status == "skipped_locked":
         return EXIT_LOCKED
     if summary.status == "disabled" and not args.json:
-        print("Enable it with SCAN_ENABLED=true, or run with --force.", file=sys.stderr)
+        print('Enable it with PATCH /api/settings {"enabled": true} (SCAN_ENABLED=true before settings '
+              "were first saved), or run with --force.", file=sys.stderr)
     return EXIT_FAILED if summary.status == "failed" else EXIT_OK
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=7071, help="port on 127.0.0.1 (default 7071)")
+    parser.add_argument(
+        "--key", help="function key for function-level routes (default: $LOCAL_FUNCTION_KEY, else random)"
+    )
+    parser.add_argument(
+        "--no-queue-worker", action="store_true", help="do not run queue-triggered functions"
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve function_app.app locally (HTTP triggers on loopback, queue triggers from storage)."""
+    import os
+
+    import function_app
+    from functions.localhost import LocalFunctionsHost, configure_logging
+
+    configure_logging()
+    key = args.key or os.environ.get("LOCAL_FUNCTION_KEY") or None
+    try:
+        host = LocalFunctionsHost(
+            function_app.app, port=args.port, key=key, drain_queues=not args.no_queue_worker
+        ).start()
+    except (ValueError, OSError) as exc:
+        print(f"Cannot serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # The one place the key is printed: whoever started the host needs it for curl.
+    print(f"Functions host on {host.url}  function key: {host.key}", flush=True)
+    for line in host.describe_routes():
+        print(f"  {line}", flush=True)
+    print("Ctrl-C stops it.", flush=True)
+    host.serve_until_interrupted()
+    return EXIT_OK
+
+
+def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    from functions.preflight import CHECK_NAMES
+
+    def names(value: str) -> list[str]:
+        chosen = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = sorted(set(chosen) - set(CHECK_NAMES))
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(
+                f"unknown check(s) {', '.join(unknown) or '(none given)'}; "
+                f"choose from {', '.join(CHECK_NAMES)}"
+            )
+        return chosen
+
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--only", type=names, metavar="CHECKS",
+        help=f"comma-separated checks to run (their prerequisites run too): {', '.join(CHECK_NAMES)}",
+    )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Preflight checklist: exit 0 all passed (warnings allowed), 1 a check failed, 2 config invalid."""
+    from functions.config import ConfigError, load_config
+    from functions.preflight import config_error_report, run_preflight
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        report, code = config_error_report(f"Configuration error: {exc}"), EXIT_USAGE
+    else:
+        report = run_preflight(config, only=args.only)
+        code = EXIT_OK if report.ok else EXIT_FAILED
+    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.render())
+    return code
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -128,6 +208,18 @@ COMMANDS: tuple[Command, ...] = (
         "run the scan now: find contacts who left their account's company and flag them",
         _scan_arguments,
         _scan,
+    ),
+    Command(
+        "doctor",
+        "check that everything a scan needs is in place, with a fix for each problem",
+        _doctor_arguments,
+        _doctor,
+    ),
+    Command(
+        "serve",
+        "serve the Function App locally on 127.0.0.1: HTTP routes (function key) and queue triggers",
+        _serve_arguments,
+        _serve,
     ),
 )
 

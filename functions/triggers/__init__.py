@@ -6,6 +6,8 @@ The settings API and the queue worker are added by their issues.
 
 import azure.functions as func
 
+from functions.triggers.admin_api import bp as admin_api_bp
+from functions.triggers.run_worker import bp as run_worker_bp
 from functions.triggers.scan_timer import bp as scan_timer_bp
 
-BLUEPRINTS: list[func.Blueprint] = [scan_timer_bp]
+BLUEPRINTS: list[func.Blueprint] = [scan_timer_bp, run_worker_bp, admin_api_bp]
