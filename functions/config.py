@@ -309,8 +309,8 @@ class AppConfig(BaseModel):
 DATAVERSE_SETTINGS: dict[str, str] = {
     "DATAVERSE_URL": "url",
     "DATAVERSE_AUTH": "auth",
-    "AZURE_TENANT_ID": "tenant_id",
-    "AZURE_CLIENT_ID": "client_id",
+    "DATAVERSE_TENANT_ID": "tenant_id",
+    "DATAVERSE_CLIENT_ID": "client_id",
     "DATAVERSE_CLIENT_SECRET": "client_secret",
     "DATAVERSE_CLIENT_CERTIFICATE_PATH": "certificate_path",
     "DATAVERSE_CLIENT_CERTIFICATE_PASSWORD": "certificate_password",

@@ -63,8 +63,8 @@ def test_client_secret_is_kept_secret() -> None:
         {
             "DATAVERSE_URL": ORG,
             "DATAVERSE_AUTH": "client_secret",
-            "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
-            "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000002",
+            "DATAVERSE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
+            "DATAVERSE_CLIENT_ID": "00000000-0000-0000-0000-000000000002",
             "DATAVERSE_CLIENT_SECRET": "abc",
         }
     )
@@ -87,7 +87,8 @@ def test_blank_values_count_as_unset() -> None:
 def test_api_auth_defaults_to_function_key_with_the_documented_roles() -> None:
     config = load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com"})
     assert config.api.auth.value == "key"
-    assert (config.api.admin_role, config.api.reader_role) == ("DataValidation.Admin", "DataValidation.Reader")
+    roles = (config.api.admin_role, config.api.reader_role)
+    assert roles == ("DataValidation.Admin", "DataValidation.Reader")
 
 
 def test_jwt_mode_names_every_missing_setting() -> None:
@@ -114,5 +115,5 @@ def test_jwt_settings_are_split_and_jwks_must_be_https() -> None:
 
 
 def test_unknown_api_auth_mode_is_named() -> None:
-    with pytest.raises(ConfigError, match="^API_AUTH:"):
+    with pytest.raises(ConfigError, match=r"^API_AUTH:"):
         load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "API_AUTH": "basic"})
