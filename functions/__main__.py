@@ -86,20 +86,27 @@ def _scan(args: argparse.Namespace) -> int:
     """Run the daily scan now, with a progress line on stderr and a summary at the end."""
     from functions.config import ConfigError, load_config
     from functions.settings import load_effective
-    from functions.state import build_table_service
-    from functions.state.tables import ScanTables
+    from functions.state.settings_store import StoredSettingsInvalid
+    from functions.state.tables import open_tables
 
     try:
         config = load_config()
-        tables = ScanTables(build_table_service(config), config.scan.state_table_prefix)
-    except (ConfigError, ValueError) as exc:
+        tables = open_tables(config, ensure=False)
+    except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from functions.pipeline import RunHooks, run_scan
     from functions.pipeline.progress import Progress
 
     # The same settings the timer and the settings API use: stored ones win over app settings.
-    effective = load_effective(config, tables)
+    try:
+        effective = load_effective(config, tables)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoredSettingsInvalid as exc:  # names the fields, never their values
+        print(f"Stored settings are invalid: {exc}; correct them with PATCH /api/settings", file=sys.stderr)
+        return EXIT_USAGE
     progress = Progress()
     try:
         summary = run_scan(
@@ -137,13 +144,12 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     """Serve function_app.app locally (HTTP triggers on loopback, queue triggers from storage)."""
-    import os
-
     import function_app
+    from functions.config import process_environment
     from functions.localhost import LocalFunctionsHost, configure_logging
 
     configure_logging()
-    key = args.key or os.environ.get("LOCAL_FUNCTION_KEY") or None
+    key = args.key or process_environment().get("LOCAL_FUNCTION_KEY") or None
     try:
         host = LocalFunctionsHost(
             function_app.app, port=args.port, key=key, drain_queues=not args.no_queue_worker

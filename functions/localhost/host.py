@@ -14,7 +14,8 @@ and invokes the registered user functions with real ``azure.functions`` objects:
   parameters, route parameters, body); the return value goes out through the library's own
   ``HttpResponseConverter`` (status, headers, Content-Type from mimetype/charset, cookies).
   An exception in the function → 500 with a generic body, logged with the invocation id.
-  Bodies above ``max_body_bytes`` (1 MiB) → 413 without reading them.
+  Bodies above ``max_body_bytes`` (1 MiB) → 413 without reading them; a malformed body framing (bad
+  ``Content-Length``, bad chunk size) → 400.
 - Queue triggers: see ``functions.localhost.queues``. Timer triggers are not run (use
   ``python -m functions scan``); other triggers are ignored with a warning.
 
@@ -29,7 +30,6 @@ import hmac
 import inspect
 import ipaddress
 import logging
-import os
 import secrets
 import signal
 import socket
@@ -48,6 +48,7 @@ from urllib.parse import parse_qsl, urlsplit
 import azure.functions as func
 from azure.functions.http import HttpResponseConverter
 
+from functions.config import process_environment
 from functions.localhost.hostjson import HostSettings
 from functions.localhost.queues import QueueWorker
 from functions.localhost.routes import Route, compile_route
@@ -231,8 +232,9 @@ class LocalFunctionsHost:
     """Serve ``app``'s HTTP triggers on loopback and drain its queue triggers.
 
     ``host_json``: a parsed mapping or a path (default: the repository's host.json).
-    ``environ``: where queue ``connection`` settings are looked up (default ``os.environ``); the
-    functions themselves read ``os.environ`` as they would on Azure.
+    ``environ``: where queue ``connection`` settings are looked up (default: the process environment,
+    ``functions.config.process_environment``); the functions themselves read their app settings
+    through ``functions.config`` as they would on Azure.
     Use as a context manager, or ``start()`` / ``stop()``.
     """
 
@@ -257,7 +259,7 @@ class LocalFunctionsHost:
         self.max_body_bytes = max_body_bytes
         self.http_functions, self.queue_functions = index_functions(app)
         self._drain = drain_queues
-        self._environ = environ if environ is not None else os.environ
+        self._environ = environ if environ is not None else process_environment()
         self._poll_interval = poll_interval
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -360,8 +362,6 @@ class LocalFunctionsHost:
         deadline = time.monotonic() + timeout
         return all(worker.wait_idle(deadline) for worker in self.queue_workers)
 
-    drain = wait_idle
-
     # -- HTTP --------------------------------------------------------------------------------------
 
     def _key_ok(self, headers: Mapping[str, str], params: Mapping[str, str]) -> bool:
@@ -375,7 +375,7 @@ class LocalFunctionsHost:
         split = urlsplit(handler.path)
         function, route_params, allowed = self._route_for(method, split.path)
         if function is None:
-            close = _read_body(handler, self.max_body_bytes) is None
+            close = not isinstance(_read_body(handler, self.max_body_bytes), bytes)
             if allowed:
                 return _reply(handler, 405, headers={"Allow": ", ".join(sorted(allowed))}, close=close)
             return _reply(handler, 404, close=close)
@@ -391,9 +391,9 @@ class LocalFunctionsHost:
         # an unread body would be taken for the next request.
         body = _read_body(handler, self.max_body_bytes)
         if function.auth_level != "anonymous" and not self._key_ok(headers, params):
-            return _reply(handler, 401, close=body is None)
-        if body is None:
-            return _reply(handler, 413, close=True)
+            return _reply(handler, 401, close=not isinstance(body, bytes))
+        if not isinstance(body, bytes):
+            return _reply(handler, body.status, close=True)
         host_header = headers.get("host") or f"{self._bind_host}:{self._server.server_address[1]}"
         request = func.HttpRequest(
             method=method,
@@ -446,8 +446,19 @@ def _encode_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     return int(value["status_code"].value), headers, value["body"].value or b""
 
 
-def _read_body(handler: _Handler, limit: int) -> bytes | None:
-    """The request body, or None when it is larger than ``limit`` (not read any further)."""
+@dataclass(frozen=True)
+class _Unreadable:
+    """A request body that was not read: too large (413) or malformed framing (400)."""
+
+    status: int
+
+
+_TOO_LARGE = _Unreadable(413)
+_MALFORMED = _Unreadable(400)
+
+
+def _read_body(handler: _Handler, limit: int) -> bytes | _Unreadable:
+    """The request body, or why it was not read (not read any further: the connection is closed)."""
     if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
         chunks, total = [], 0
         while True:
@@ -455,22 +466,26 @@ def _read_body(handler: _Handler, limit: int) -> bytes | None:
             try:
                 size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
             except ValueError:
-                return None
+                return _MALFORMED  # a bad chunk size is a broken request, not a large one
+            if size < 0:
+                return _MALFORMED
             if size == 0:
                 while handler.rfile.readline(1024).strip():  # trailers
                     pass
                 return b"".join(chunks)
             total += size
             if total > limit:
-                return None
+                return _TOO_LARGE
             chunks.append(handler.rfile.read(size))
             handler.rfile.readline(1024)
     try:
         length = int(handler.headers.get("Content-Length") or 0)
     except ValueError:
-        return None
-    if length > limit or length < 0:
-        return None
+        return _MALFORMED
+    if length < 0:
+        return _MALFORMED
+    if length > limit:
+        return _TOO_LARGE
     return handler.rfile.read(length) if length else b""
 
 

@@ -74,7 +74,9 @@ def request_run(
 
     ``dry_run`` None: the stored settings' value (read now, so the record says what will happen).
     Raises ``RunAlreadyActive`` when a scan holds the run lock or another request is pending, and
-    re-raises storage/queue errors (nothing stays pending then: the marker is removed).
+    re-raises storage/queue errors (nothing stays pending then: the marker is removed). With
+    ``dry_run`` None, ``StoredSettingsInvalid`` from the settings store passes through (nothing is
+    queued). The worker side (claim, run, record) is ``functions.pipeline.worker``.
     """
     tables.ensure()
     now = clock()
@@ -82,7 +84,8 @@ def request_run(
     if lock is not None and _live(lock, now):
         raise RunAlreadyActive(str(lock.get("owner") or "?"), "running")
     if dry_run is None:
-        from functions.settings import load_effective  # package A; imported lazily (no cycle)
+        # Imported here: functions.settings imports the settings store, which needs nothing of this.
+        from functions.settings import load_effective
 
         dry_run = load_effective(config, tables).settings.dry_run
     run_id = new_run_id(now)

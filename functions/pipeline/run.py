@@ -302,6 +302,7 @@ def run_scan(
             return summary
         if lease.took_over:
             summary.notes.append(f"took over the lock of run {lease.took_over}, which had expired")
+            _mark_abandoned(runs, lease.took_over, summary.run_id, clock)
         runs.save(summary.to_dict())
         if hooks.on_locked:
             try:
@@ -342,6 +343,21 @@ def run_scan(
             services.close()
     log.info("scan %s %s: %s", summary.run_id, summary.status, json.dumps(dict(summary.counters)))
     return summary
+
+
+def _mark_abandoned(runs: RunRecords, run_id: str, taken_over_by: str, clock: Callable[[], datetime]) -> None:
+    """A run whose lock expired without a release stopped mid-way (its instance died): its record would
+    say "running" for ever. Best effort, conditional on the row not having moved on meanwhile."""
+    try:
+        stored = runs.read(run_id)
+        if stored is None or stored.record.get("status") not in ("running", "queued"):
+            return
+        record = {**stored.record, "status": "failed", "finished_at": clock().isoformat(timespec="seconds"),
+                  "message": "abandoned: its run lock expired without being released (the instance "
+                             f"stopped); run {taken_over_by} took over and redoes the work"}
+        runs.save(record, etag=stored.etag)
+    except Exception:  # never let bookkeeping of an old run stop this one
+        log.warning("could not mark the abandoned run %s as failed", run_id, exc_info=True)
 
 
 def _org_may_have_changed(exc: BaseException) -> bool:

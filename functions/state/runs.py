@@ -11,13 +11,14 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from functions.state.tables import CountingStore
 
-__all__ = ["RUN_ID_PATTERN", "RUN_STATUSES", "RunRecords", "is_run_id", "new_run_id", "run_id_time",
-           "run_row_key"]
+__all__ = ["ACTIVE_STATUSES", "RUN_ID_PATTERN", "RUN_STATUSES", "RunRecords", "StoredRun", "is_run_id",
+           "new_run_id", "run_id_time", "run_row_key"]
 
 PARTITION = "run"
 _MAX_MS = 10**13  # year 2286
@@ -25,7 +26,8 @@ _MAX_MS = 10**13  # year 2286
 RUN_ID_PATTERN = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{8}$")
 RUN_STATUSES = ("queued", "running", "succeeded", "completed_with_errors", "failed", "skipped_locked",
                 "disabled")
-# Still in progress: a request must not overwrite these, a duplicate queue message must not redo them.
+# Not ended yet: the run worker may still claim (queued) or finish (running) these records; any other
+# status is final and a duplicate queue message for it is dropped.
 ACTIVE_STATUSES = ("queued", "running")
 
 
@@ -75,15 +77,30 @@ def _fit(record: dict[str, Any]) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """A run record with its table ETag, for conditional updates (``RunRecords.save(..., etag=)``)."""
+
+    record: dict[str, Any]
+    etag: str
+
+    @property
+    def status(self) -> str:
+        return str(self.record.get("status") or "")
+
+
 class RunRecords:
     """``save`` writes (and overwrites) a run's record; ``latest`` reads the newest first; ``get`` is a
-    point read by run id."""
+    point read by run id; ``read`` / ``create`` / ``save(etag=)`` are the conditional forms the run
+    worker uses to claim a requested run exactly once."""
 
     def __init__(self, store: CountingStore) -> None:
         self.store = store
 
-    def save(self, record: dict[str, Any]) -> None:
-        entity = {
+    def _entity(self, record: dict[str, Any]) -> dict[str, Any]:
+        if record.get("status") not in RUN_STATUSES:  # a typo here would hide a run from every reader
+            raise ValueError(f"run {record.get('run_id')!r}: unknown status {record.get('status')!r}")
+        return {
             "PartitionKey": PARTITION,
             "RowKey": _row_key(record["run_id"], record.get("started_at")),
             "run_id": record["run_id"],
@@ -94,7 +111,26 @@ class RunRecords:
             "trigger": record.get("trigger", ""),
             "record": _fit(record),
         }
-        self.store.upsert(entity, replace=True)
+
+    def save(self, record: dict[str, Any], *, etag: str | None = None) -> str:
+        """Write the record (replacing the row); with ``etag`` only if the row still has it, else
+        ``StaleEntityError``. Returns the new ETag."""
+        entity = self._entity(record)
+        if etag is None:
+            return self.store.upsert(entity, replace=True)
+        return self.store.update(entity, etag=etag, replace=True)
+
+    def create(self, record: dict[str, Any]) -> str:
+        """Write the record only if the run has none yet (``EntityExistsError`` otherwise)."""
+        return self.store.insert(self._entity(record))
+
+    def read(self, run_id: str) -> StoredRun | None:
+        """The record of a standard-shaped ``run_id`` with its ETag (one point read), or None."""
+        encoded = run_id_time(run_id)
+        if encoded is None:
+            return None
+        entity = self.store.get(PARTITION, run_row_key(encoded, run_id))
+        return StoredRun(json.loads(entity["record"]), entity["etag"]) if entity else None
 
     def latest(self, limit: int = 10) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -14,9 +14,10 @@ from typing import Any
 
 from azure.data.tables import TableServiceClient
 
-from functions.state.table_store import TableStore
+from functions.config import AppConfig, ConfigError
+from functions.state.table_store import TableStore, build_table_service
 
-__all__ = ["CountingStore", "ScanTables", "shard_of"]
+__all__ = ["CountingStore", "ScanTables", "open_tables", "shard_of"]
 
 
 def shard_of(record_id: str) -> str:
@@ -120,3 +121,16 @@ class ScanTables:
     def op_total(self) -> int:
         with self._lock:
             return sum(self.ops.values())
+
+
+def open_tables(config: AppConfig, *, ensure: bool = True) -> ScanTables:
+    """The state tables of ``config`` (``STATE_TABLE_PREFIX``), created if missing unless ``ensure`` is
+    False. ``ConfigError`` when state storage is not configured; storage errors from ``ensure`` pass
+    through (the caller decides whether to retry). Used by the timer, the run worker, the CLI and
+    the settings API, so they all reach the same tables the same way."""
+    try:
+        service = build_table_service(config)
+    except ValueError as exc:
+        raise ConfigError(f"STATE_STORAGE_CONNECTION: {exc}") from None
+    tables = ScanTables(service, config.scan.state_table_prefix)
+    return tables.ensure() if ensure else tables

@@ -1,7 +1,8 @@
 """Thin Azure Functions bindings. The only package that imports ``azure.functions``.
 
-Each module exposes one ``Blueprint``; ``BLUEPRINTS`` lists them for ``function_app.py``.
-The settings API and the queue worker are added by their issues.
+Each module exposes one ``Blueprint``; ``BLUEPRINTS`` lists them for ``function_app.py``: the daily
+scan timer, the queue worker that runs requested scans, and the settings API. Each stays thin (parse,
+call the pipeline or the API, log); the logic lives in ``functions.pipeline`` and ``functions.api``.
 """
 
 import azure.functions as func

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 from dataverse_emulator import Fault
 from functions.dataverse import build_client
@@ -11,11 +12,12 @@ from functions.dataverse.provisioning import provision
 from functions.matching.records import Outcome
 from functions.pipeline import RunHooks
 from functions.state import build_table_service
-from functions.state.runs import RunRecords
+from functions.state.lock import RunLock
+from functions.state.runs import RunRecords, new_run_id
 from functions.state.tables import ScanTables
 from localdev.sample_profiles import mutate_profiles, profile_id_for
 
-from .conftest import IGNORE, NO_FEEDBACK, NOT_AT_COMPANY, TODAY, ScanWorld
+from .conftest import IGNORE, NO_FEEDBACK, NOT_AT_COMPANY, TODAY, ScanWorld, at
 
 
 def _expected_flags(world: ScanWorld, ignored: set[str] = frozenset()) -> set[str]:
@@ -385,3 +387,38 @@ def test_periodic_refresh_is_spread_over_the_days(world: ScanWorld) -> None:
         assert dict(summary.planned) == ({"refresh_due": due} if due else {})
         total_due += due
     assert 0 < total_due < len(scope) / 5  # three refresh days' worth, not everyone at once
+
+
+def test_a_run_that_died_holding_the_lock_is_marked_failed_by_the_run_taking_over(world: ScanWorld) -> None:
+    tables = ScanTables(build_table_service(world.config()), world.prefix).ensure()
+    records = RunRecords(tables.runs)
+    died_at = at()() - timedelta(hours=3)
+    dead_id = new_run_id(died_at)
+    records.save({"run_id": dead_id, "status": "running", "trigger": "timer", "dry_run": False,
+                  "started_at": died_at.isoformat(timespec="seconds")})
+    RunLock(tables.locks).store.insert(RunLock(tables.locks).entity(dead_id, died_at + timedelta(minutes=15)))
+
+    summary = world.scan()
+
+    assert summary.status == "succeeded"
+    assert any(dead_id in note for note in summary.notes)
+    dead = records.get(dead_id)
+    assert dead["status"] == "failed"
+    assert "abandoned" in dead["message"]
+    assert summary.run_id in dead["message"]
+    assert records.get(summary.run_id)["status"] == "succeeded"
+
+
+def test_taking_over_never_rewrites_a_dead_runs_record_that_already_ended(world: ScanWorld) -> None:
+    tables = ScanTables(build_table_service(world.config()), world.prefix).ensure()
+    records = RunRecords(tables.runs)
+    died_at = at()() - timedelta(hours=3)
+    dead_id = new_run_id(died_at)
+    ended = {"run_id": dead_id, "status": "succeeded", "trigger": "timer", "dry_run": False,
+             "started_at": died_at.isoformat(timespec="seconds"), "message": "kept"}
+    records.save(ended)
+    RunLock(tables.locks).store.insert(RunLock(tables.locks).entity(dead_id, died_at + timedelta(minutes=15)))
+
+    assert world.scan().status == "succeeded"
+    assert records.get(dead_id)["status"] == "succeeded"
+    assert records.get(dead_id)["message"] == "kept"

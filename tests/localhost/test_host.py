@@ -200,6 +200,21 @@ def test_body_size_limit(host: LocalFunctionsHost) -> None:
     assert "Connection: close" in reply
 
 
+@pytest.mark.parametrize("framing", [
+    "Transfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",  # chunk size not hex
+    "Transfer-Encoding: chunked\r\n\r\n-5\r\nab\r\n0\r\n\r\n",  # negative chunk size
+    "Content-Length: twelve\r\n\r\n",
+    "Content-Length: -3\r\n\r\n",
+])
+def test_malformed_body_framing_is_400_not_413(host: LocalFunctionsHost, framing: str) -> None:
+    port = int(host.url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"POST /api/size?code={KEY} HTTP/1.1\r\nHost: x\r\n{framing}".encode())
+        reply = sock.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 400")
+    assert "Connection: close" in reply
+
+
 def test_key_never_logged(host: LocalFunctionsHost, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG", logger="functions.localhost")
     requests.get(f"{host.url}/echo/a", params={"code": KEY}, timeout=10)
@@ -229,7 +244,7 @@ def test_failing_message_goes_to_poison_after_max_dequeue_count(
     raw = base64.b64encode(json.dumps({"fail": True}).encode()).decode()
     queue.send_message(raw)
     queue.send_message("%%% not base64 %%%")
-    assert host.drain(20)
+    assert host.wait_idle(20)
     assert [s["dequeue_count"] for s in seen] == [1, 2, 3]  # maxDequeueCount 3 from host.json
     assert queue.get_queue_properties().approximate_message_count == 0
     poison = [m.content for m in _queue(azurite, f"{queue_name}-poison").receive_messages()]
