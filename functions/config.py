@@ -250,6 +250,17 @@ class ApiConfig(BaseModel):
     jwt_audience: tuple[str, ...] = ()
     jwt_issuer: tuple[str, ...] = ()
     jwks_url: str | None = None
+    # WEBSITE_AUTH_ENABLED: injected (read-only) by App Service when App Service Authentication is on
+    # for the app. Platform mode trusts X-MS-CLIENT-PRINCIPAL only then. Any value but "true" (any
+    # case) is false: this never fails the config, so timers and workers keep running.
+    platform_auth_enabled: bool = False
+
+    @field_validator("platform_auth_enabled", mode="before")
+    @classmethod
+    def _true_only(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() == "true"
+        return value if isinstance(value, bool) else False
 
     @field_validator("auth", mode="before")
     @classmethod
@@ -359,6 +370,7 @@ API_SETTINGS: dict[str, str] = {
     "API_JWT_AUDIENCE": "jwt_audience",
     "API_JWT_ISSUER": "jwt_issuer",
     "API_JWKS_URL": "jwks_url",
+    "WEBSITE_AUTH_ENABLED": "platform_auth_enabled",
 }
 APP_SETTINGS: dict[str, str] = {
     "STATE_STORAGE_CONNECTION": "storage_connection",
@@ -384,6 +396,17 @@ def _present(env: Mapping[str, str], settings: Mapping[str, str]) -> dict[str, s
 
 # blob:// profile files fall back to the state storage account when no own connection is set.
 _PROFILE_STORAGE_FALLBACK = "STATE_STORAGE_CONNECTION"
+
+
+def process_environment() -> Mapping[str, str]:
+    """The process environment, for the few callers that need raw settings rather than ``AppConfig``.
+
+    The local host (``functions.localhost``, ``python -m functions serve``) plays the Functions host:
+    like the real one, it resolves binding ``connection`` settings (``AzureWebJobsStorage``) and the
+    local function key (``LOCAL_FUNCTION_KEY``) from the environment. Going through here keeps this
+    module the only one that touches ``os.environ``.
+    """
+    return os.environ
 
 
 def load_profile_config(environ: Mapping[str, str] | None = None) -> ProfileSourceConfig:

@@ -8,7 +8,9 @@ The function key is checked by the Functions host (or the local host) before thi
   is not configured, and both must fail closed.
 * ``platform``: App Service Authentication (Easy Auth) sits in front and injects ``X-MS-CLIENT-PRINCIPAL``
   (Base64 JSON ``{auth_typ, claims: [{typ, val}], name_typ, role_typ}``). External requests cannot set it
-  when Easy Auth is on, which is why this mode must only be chosen when it is.
+  when Easy Auth is on, so the header is trusted only when App Service says it is on
+  (``WEBSITE_AUTH_ENABLED=True``, which the platform injects; ``ApiConfig.platform_auth_enabled``).
+  Otherwise every request is refused (401): the app setting alone proves nothing.
 * ``jwt``: ``Authorization: Bearer <Entra access token>`` validated here: RS256 only, key from the tenant's
   JWKS by ``kid``, ``aud``/``iss`` allow-lists, ``exp``/``iat`` required, ``nbf`` honoured, 60 s leeway.
   App roles come from the ``roles`` claim.
@@ -55,6 +57,9 @@ JWT_LEEWAY_SECONDS = 60
 JWT_REQUIRED_CLAIMS = ("exp", "iat", "aud", "iss")
 JWKS_LIFESPAN_SECONDS = 300
 JWKS_TIMEOUT_SECONDS = 10
+# A token with a kid not in the cached JWK set forces a re-fetch (key rotation); at most one such
+# re-fetch per URL in this interval, so made-up kids cannot turn every request into a JWKS download.
+JWKS_REFRESH_INTERVAL_SECONDS = 60.0
 
 # Size caps: a header this large is not something Easy Auth or Entra produce, and parsing it is wasted work.
 MAX_PRINCIPAL_HEADER_CHARS = 64 * 1024
@@ -106,11 +111,6 @@ class Forbidden(AuthError):
     status = 403
 
 
-def status_for(exc: BaseException) -> int:
-    """HTTP status for an auth exception (500 for anything that is not one, which callers should not see)."""
-    return exc.status if isinstance(exc, AuthError) else 500
-
-
 def principal_summary(principal: Principal) -> dict[str, str]:
     """What the audit log and logs record about a caller: never tokens, never roles or other claims."""
     return {"id": principal.id, "name": principal.name, "auth": principal.auth}
@@ -132,15 +132,19 @@ def jwks_client(jwks_url: str) -> jwt.PyJWKClient:
         if client is None:
             # cache_keys=False: PyJWKClient's per-key LRU cache never expires, so a key Entra drops
             # (rotation, compromise) would stay trusted until a restart; the JWK set itself is still
-            # cached for JWKS_LIFESPAN_SECONDS and re-fetched at once for an unknown kid.
+            # cached for JWKS_LIFESPAN_SECONDS.
+            # cooldown_duration: PyJWKClient re-fetches for an unknown kid at most once per interval
+            # (counted from its last successful fetch), under its own lock.
             client = jwt.PyJWKClient(jwks_url, cache_keys=False, cache_jwk_set=True,
-                                     lifespan=JWKS_LIFESPAN_SECONDS, timeout=JWKS_TIMEOUT_SECONDS)
+                                     lifespan=JWKS_LIFESPAN_SECONDS, timeout=JWKS_TIMEOUT_SECONDS,
+                                     cooldown_duration=JWKS_REFRESH_INTERVAL_SECONDS)
             _jwks_clients[jwks_url] = client
         return client
 
 
 def default_jwks_resolver(api: ApiConfig) -> JwksResolver:
-    """Keys from ``API_JWKS_URL`` (cached per URL; the JWK set is re-fetched after 300 s)."""
+    """Keys from ``API_JWKS_URL`` (cached per URL; the JWK set is re-fetched after 300 s, and for an
+    unknown kid at most once a minute)."""
     if not api.jwks_url:
         raise Unauthenticated("JWT authentication is not configured: API_JWKS_URL is not set",
                               www_authenticate="Bearer")
@@ -158,6 +162,10 @@ def authorize(headers: Mapping[str, str], api: ApiConfig, need: Role, *,
     if api.auth is ApiAuthMode.KEY:
         principal = _key_principal(found, api)
     elif api.auth is ApiAuthMode.PLATFORM:
+        if not api.platform_auth_enabled:
+            # Fail closed, per request (never a config error: the timer and the worker must run on).
+            raise Unauthenticated("App Service Authentication is not enabled on this app "
+                                  "(WEBSITE_AUTH_ENABLED); X-MS-CLIENT-PRINCIPAL cannot be trusted")
         principal = _platform_principal(found)
     else:
         principal = _jwt_principal(found, api, jwks)
@@ -170,7 +178,9 @@ def _require(principal: Principal, api: ApiConfig, need: Role) -> None:
     if principal.roles & allowed:
         return
     wanted = api.admin_role if need is Role.ADMIN else f"{api.reader_role} or {api.admin_role}"
-    log.info("API access denied: %s lacks app role for %s", principal_summary(principal), need.value)
+    # The id only: names and other claim values are personal data and stay out of the log.
+    log.info("API access denied: principal %s (%s) lacks the app role for %s", principal.id, principal.auth,
+             need.value)
     raise Forbidden(f"this operation needs the app role {wanted}",
                     www_authenticate='Bearer error="insufficient_scope"' if principal.auth == "jwt" else None)
 

@@ -43,14 +43,9 @@ class Services:
 
     @cached_property
     def _tables(self) -> ScanTables:
-        from functions.state import build_table_service
-        from functions.state.tables import ScanTables
+        from functions.state.tables import open_tables
 
-        try:
-            service = build_table_service(self.config)
-        except ValueError as exc:
-            raise ConfigError(f"STATE_STORAGE_CONNECTION: {exc}") from None
-        return ScanTables(service, self.config.scan.state_table_prefix)
+        return open_tables(self.config, ensure=False)
 
     @property
     def tables(self) -> ScanTables:

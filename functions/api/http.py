@@ -20,7 +20,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 from functions.api.errors import PROBLEM_MEDIA_TYPE, ApiError, problem_body
 
 __all__ = [
+    "IF_MATCH_PATTERN",
     "JSON_MEDIA_TYPES",
     "MAX_BODY_BYTES",
     "ApiRequest",
@@ -38,6 +39,8 @@ __all__ = [
 MAX_BODY_BYTES = 64 * 1024
 JSON_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
 FUNCTION_KEY_PARAM = "code"  # read by the Functions host (and the local host); never by us
+# If-Match as RFC 9110 8.8.3 has entity tags: visible ASCII but '"' between the quotes.
+IF_MATCH_PATTERN = r'^[ \t]*(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)[ \t]*$'
 _MAX_QUERY_FIELDS = 50
 _MAX_DEPTH = 64
 
@@ -270,5 +273,3 @@ class ApiResponse:
                             request_id=request_id)
         return cls(error.status, body, dict(error.headers), PROBLEM_MEDIA_TYPE)
 
-
-Handler = Callable[[ApiRequest], ApiResponse]

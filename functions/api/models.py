@@ -101,10 +101,14 @@ class RunRequest(BaseModel):
 
 
 class EnableResponse(BaseModel):
-    """202 of a ``PATCH /api/settings`` that enabled validation: the saved settings and the first run."""
+    """A ``PATCH /api/settings`` that enabled validation: the saved settings and the first run (202), or
+    - when the settings were saved but the run could not be queued - ``run`` null and a warning (200)."""
 
     settings: Settings
-    run: RunRecord
+    run: RunRecord | None = Field(description="The first run (queued, or the run that was already "
+                                              "active); null when it could not be queued.")
+    warnings: list[str] = Field(default_factory=list, description="What went wrong after saving, with "
+                                                                  "what to do (e.g. POST /api/runs).")
 
 
 class LastError(BaseModel):
@@ -150,12 +154,33 @@ class ContactValidation(BaseModel):
     last_run_id: str | None
 
 
+class AuditWho(BaseModel):
+    """Who made the change. Never tokens, roles or other claims."""
+
+    id: str | None = Field(description="Principal id: the Entra object id (oid/sub), or \"function-key\".")
+    name: str | None = Field(description="Sign-in name or display name; \"function key holder\" in key mode.")
+    auth: str | None = Field(description="The API_AUTH mode that vouched for the caller: key, platform, jwt.")
+
+
+class AuditChange(BaseModel):
+    old: Any = Field(description="Value before (null: absent).")
+    new: Any = Field(description="Value after (null: absent).")
+
+
 class AuditEntry(BaseModel):
     """One change: who, when, what (old and new value of each changed member)."""
 
     model_config = ConfigDict(extra="allow")
 
+    id: str = Field(description="Entry id (sorts newest first).")
+    at: str | None = Field(description="When (UTC, ISO 8601 with milliseconds).")
+    who: AuditWho
     action: str = Field(description="settings.update, settings.enable, settings.disable, run.request")
+    request_id: str | None = Field(default=None, description="The request that made the change.")
+    changes: dict[str, AuditChange | dict[str, Any]] = Field(
+        description="Dotted path of each changed member (\"matching.employer_same_score\") -> its old and "
+                    "new value; {\"omitted\": true} per path when the values were too large to keep.")
+    truncated: bool = Field(default=False, description="True when the values did not fit and were omitted.")
 
 
 class AuditList(BaseModel):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic.json_schema import models_json_schema
 
 from functions.api.errors import PROBLEM_MEDIA_TYPE
-from functions.api.http import JSON_MEDIA_TYPES, MAX_BODY_BYTES
+from functions.api.http import IF_MATCH_PATTERN, JSON_MEDIA_TYPES, MAX_BODY_BYTES
 from functions.api.models import (
     AuditList,
     ContactValidation,
@@ -28,6 +28,10 @@ from functions.api.models import (
     Status,
 )
 from functions.config import ApiAuthMode
+from functions.settings import Settings
+
+if TYPE_CHECKING:
+    from functions.api.routing import Reply, RouteSpec
 
 __all__ = ["openapi_document"]
 
@@ -50,8 +54,6 @@ _AUTH_TEXT = {
 
 
 def _components() -> dict[str, Any]:
-    from functions.settings import Settings
-
     schemas: dict[str, Any] = {}
     _, top = models_json_schema([(m, "validation") for m in (Settings, *_MODELS)], ref_template=_REF)
     schemas.update(top.get("$defs", {}))
@@ -63,11 +65,13 @@ def _components() -> dict[str, Any]:
 
 
 def _ref(schema: Any) -> dict[str, Any]:
+    if isinstance(schema, tuple):
+        return {"anyOf": [_ref(one) for one in schema]}
     name = schema if isinstance(schema, str) else schema.__name__
     return {"$ref": _REF.format(model=name)}
 
 
-def _operation(spec: Any, mode: ApiAuthMode) -> dict[str, Any]:
+def _operation(spec: RouteSpec, mode: ApiAuthMode) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": spec.operation_id,
         "summary": spec.summary,
@@ -84,10 +88,9 @@ def _operation(spec: Any, mode: ApiAuthMode) -> dict[str, Any]:
                        "schema": {"type": "integer", "minimum": query.minimum, "maximum": query.maximum,
                                   "default": query.default}})
     if spec.if_match:
-        from functions.api.routes import IF_MATCH_PATTERN
-
         params.append({"name": "If-Match", "in": "header", "required": True,
-                       "description": "The ETag of GET /api/settings (or * to overwrite whatever is stored).",
+                       "description": "The ETag of GET /api/settings, or * to patch what is stored when the "
+                                      "PATCH is read (a write in between still gets 412).",
                        "schema": {"type": "string", "pattern": IF_MATCH_PATTERN}})
     if params:
         op["parameters"] = params
@@ -111,7 +114,7 @@ def _operation(spec: Any, mode: ApiAuthMode) -> dict[str, Any]:
     return op
 
 
-def _response(spec: Any, reply: Any) -> dict[str, Any]:
+def _response(spec: RouteSpec, reply: Reply) -> dict[str, Any]:
     out: dict[str, Any] = {"description": reply.description}
     if reply.schema is not None:
         media = "application/json" if reply.status < 400 else PROBLEM_MEDIA_TYPE
@@ -144,6 +147,8 @@ def _links(operation_id: str, status: int) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=4)
 def _document(mode: ApiAuthMode) -> dict[str, Any]:
+    # Imported here: the routes module imports this one (GET /api/openapi.json), and the table is only
+    # complete once every route module has loaded.
     from functions.api.routes import ROUTES
 
     paths: dict[str, dict[str, Any]] = {}

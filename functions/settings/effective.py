@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from functions.config import AppConfig, ProfileSourceConfig, ProfileSourceKind, TargetColumn
 from functions.matching.config import MatchingConfig
-from functions.settings.model import Settings, defaults_from_config
+from functions.settings.model import Settings, defaults_from_config, split_query
 
 if TYPE_CHECKING:
     from functions.state.tables import ScanTables
@@ -36,7 +36,7 @@ def _profiles(config: AppConfig, settings: Settings) -> ProfileSourceConfig | No
     }
     values.update(
         kind=ProfileSourceKind(source.kind),
-        file=source.file,
+        file=_with_app_setting_query(config, source.file),
         file_format=source.file_format,
         pdl_min_likelihood=source.pdl_min_likelihood,
         pdl_max_lookups=source.pdl_max_lookups,
@@ -47,6 +47,16 @@ def _profiles(config: AppConfig, settings: Settings) -> ProfileSourceConfig | No
         # Incomplete (kind file without a file, pdl without PDL_API_KEY): "not configured", which a run
         # reports as a ConfigError naming PROFILE_FILE / PDL_API_KEY, and preflight as a failed check.
         return None
+
+
+def _with_app_setting_query(config: AppConfig, file: str | None) -> str | None:
+    """The settings' file, with the query (SAS token) of the PROFILE_FILE app setting put back when
+    both name the same blob: settings never hold a query, the app setting may."""
+    configured = config.profiles.file if config.profiles is not None else None
+    if file is None or not configured:
+        return file
+    base, query = split_query(configured)
+    return configured if query and base == file else file
 
 
 def effective_config(config: AppConfig, settings: Settings) -> Effective:
@@ -74,8 +84,9 @@ def effective_config(config: AppConfig, settings: Settings) -> Effective:
 def load_effective(config: AppConfig, tables: ScanTables) -> Effective:
     """The effective config from the stored settings, or from the defaults when none were saved.
 
-    Raises ``ConfigError`` when the app settings cannot be settings defaults (``defaults_from_config``)
-    and the storage SDK's errors when the settings table cannot be read."""
+    Raises ``ConfigError`` when the app settings cannot be settings defaults (``defaults_from_config``),
+    ``StoredSettingsInvalid`` (a ``ValueError``) when the stored document no longer validates, and the
+    storage SDK's errors when the settings table cannot be read."""
     # Imported here: functions.state.settings_store imports the model from this package.
     from functions.state.settings_store import SettingsStore
 

@@ -31,7 +31,9 @@ from functions.config import AppConfig, ConfigError
 from functions.matching.config import ACRONYM_POLICIES, DEFAULT, MatchingConfig
 
 __all__ = [
+    "GUID_PATTERN",
     "MAX_SYNC_USER_IDS",
+    "SAS_REASON",
     "FieldError",
     "MatchingSettings",
     "ProfileSourceSettings",
@@ -41,6 +43,7 @@ __all__ = [
     "defaults_from_config",
     "errors_from",
     "field_path",
+    "split_query",
 ]
 
 #: Upper bound of ``sync_users.user_ids`` (the scan filters on them; the audit stores old and new lists).
@@ -48,8 +51,17 @@ MAX_SYNC_USER_IDS = 200
 #: Upper bound of the look-up counters: far above any real run, small enough for every consumer.
 MAX_LOOKUPS = 1_000_000_000
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_GUID_PATTERN = _GUID.pattern
+#: A GUID as Dataverse writes it (8-4-4-4-12 hexadecimal digits, any case); the API's path
+#: parameters and the settings use this one definition.
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+_GUID = re.compile(GUID_PATTERN)
+_GUID_PATTERN = GUID_PATTERN
+#: Why a profile file with a query string is refused. A blob SAS token travels in the query; the
+#: settings document is returned by GET, stored in a table and diffed into the audit log, so it must
+#: never hold one.
+SAS_REASON = ("must not contain a query string (a SAS token is a secret: keep it in the PROFILE_FILE app "
+              "setting or use the managed identity)")
+FRAGMENT_REASON = "must not contain a fragment ('#...')"
 # Control characters would end up in OData filters, blob paths and logs; no legitimate name has one.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -86,6 +98,21 @@ def _no_control(value: str) -> str:
     return value
 
 
+def _no_query(value: str) -> str:
+    if "?" in value:
+        raise ValueError(SAS_REASON)
+    if "#" in value:
+        raise ValueError(FRAGMENT_REASON)
+    return value
+
+
+def split_query(location: str) -> tuple[str, str]:
+    """``(base, suffix)``: the location up to its first ``?`` or ``#``, and the rest (``""`` if none).
+    ``base`` is what the settings may show; ``suffix`` (a SAS query) stays in the app setting."""
+    cut = min((i for i in (location.find("?"), location.find("#")) if i >= 0), default=len(location))
+    return location[:cut], location[cut:]
+
+
 def _dedupe(values: tuple[str, ...]) -> tuple[str, ...]:
     # Duplicates say nothing new; dropping them keeps the stored list canonical (order kept).
     return tuple(dict.fromkeys(values))
@@ -110,9 +137,14 @@ Name = Annotated[
     str, Field(min_length=1, max_length=160, json_schema_extra={"pattern": _TEXT_PATTERN}),
     AfterValidator(_no_control),
 ]
+# No "?" or "#" (a SAS query must not become a setting); the schema says so too, so generated
+# clients and fuzzers know.
+_NOT_CONTROL_OR_QUERY = r"[^?#\u0000-\u001f\u007f-\u009f]"
+_FILE_PATTERN = (rf"^{_NOT_CONTROL_OR_QUERY}*[^\s?#\u0000-\u001f\u007f-\u009f]"
+                 rf"{_NOT_CONTROL_OR_QUERY}*$")
 FilePath = Annotated[
-    str, Field(min_length=1, max_length=1024, json_schema_extra={"pattern": _TEXT_PATTERN}),
-    AfterValidator(_no_control),
+    str, Field(min_length=1, max_length=1024, json_schema_extra={"pattern": _FILE_PATTERN}),
+    AfterValidator(_no_control), AfterValidator(_no_query),
 ]
 
 
@@ -166,7 +198,9 @@ class ProfileSourceSettings(BaseModel):
     )
     file: FilePath | None = Field(
         default=None,
-        description="kind file: local path, blob URL or blob://<container>/<name> of the snapshot.",
+        description="kind file: local path, blob URL or blob://<container>/<name> of the snapshot. No "
+        "query string: a SAS token stays in the PROFILE_FILE app setting (it is re-attached when this "
+        "is the same blob), or the app reads the blob with its managed identity.",
     )
     file_format: Literal["jsonl", "csv"] | None = Field(
         default=None, description="Format of the file; null: from the file name's extension."
@@ -425,7 +459,9 @@ def defaults_from_config(config: AppConfig) -> Settings:
     if profiles is not None:
         profile_source = {
             "kind": profiles.kind.value,
-            "file": profiles.file,
+            # Without its query: a SAS token in PROFILE_FILE is a secret and stays an app setting
+            # (effective_config puts it back for the same blob).
+            "file": split_query(profiles.file)[0] or None if profiles.file is not None else None,
             "file_format": profiles.file_format,
             "pdl_min_likelihood": profiles.pdl_min_likelihood,
             "pdl_max_lookups": profiles.pdl_max_lookups,

@@ -17,12 +17,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from functions.settings.model import Settings
+from pydantic import ValidationError
+
+from functions.settings.model import FieldError, Settings, errors_from
 from functions.state.audit import ACTIONS, AuditLog
 from functions.state.table_store import EntityExistsError, StaleEntityError
 from functions.state.tables import ScanTables
 
-__all__ = ["Principal", "SettingsConflict", "SettingsStore", "StoredSettings", "settings_etag"]
+__all__ = ["Principal", "SettingsConflict", "SettingsStore", "StoredSettings", "StoredSettingsInvalid",
+           "settings_etag"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,20 @@ class Principal(Protocol):
 
 class SettingsConflict(Exception):
     """The settings changed since the caller read them (HTTP 412); nothing was written."""
+
+
+class StoredSettingsInvalid(ValueError):
+    """The stored settings document no longer validates (written by another version of the app, or by
+    hand). ``errors`` name the fields and why, never their values. ``version`` and ``table_etag`` are
+    those of the stored entity, so that a repair (``SettingsStore.repair_base``) can overwrite exactly
+    it and nothing written after."""
+
+    def __init__(self, errors: list[FieldError], *, version: int = 0, table_etag: str | None = None) -> None:
+        self.errors = list(errors)
+        self.version = version
+        self.table_etag = table_etag
+        fields = ", ".join(e.field or "(document)" for e in self.errors) or "(document)"
+        super().__init__(f"the stored settings are invalid ({fields})")
 
 
 def _canonical(document: dict[str, Any]) -> str:
@@ -94,13 +111,23 @@ class SettingsStore:
 
     def load(self) -> StoredSettings:
         """The stored settings, or ``StoredSettings(None, 0, '"v0"')`` when never saved (or the table
-        does not exist yet). Raises ``ValueError`` if the stored document is not valid settings."""
+        does not exist yet). Raises ``StoredSettingsInvalid`` if the stored document is not valid
+        settings (any more)."""
         entity = self.store.get(PARTITION, ROW)
         if entity is None:
             return StoredSettings(settings=None, version=0, etag=settings_etag(0, None))
-        document = json.loads(entity["document"])
-        settings = Settings.model_validate(document)
-        version = int(entity["version"])
+        try:
+            version = int(entity.get("version") or 0)
+        except (TypeError, ValueError):
+            version = 0
+        table_etag = entity.get("etag")
+        try:
+            settings = Settings.model_validate(json.loads(entity.get("document") or ""))
+        except ValidationError as exc:
+            raise StoredSettingsInvalid(errors_from(exc), version=version, table_etag=table_etag) from None
+        except ValueError:  # not JSON at all
+            raise StoredSettingsInvalid([FieldError("", "the stored document is not JSON")],
+                                        version=version, table_etag=table_etag) from None
         return StoredSettings(
             settings=settings,
             version=version,
@@ -117,6 +144,19 @@ class SettingsStore:
         if stored.settings is not None:
             return stored
         return replace(stored, settings=defaults, etag=settings_etag(0, defaults.to_json()))
+
+    @staticmethod
+    def repair_base(invalid: StoredSettingsInvalid, defaults: Settings) -> StoredSettings:
+        """What a repair patches: the defaults, standing in for the invalid stored document (same
+        version and storage ETag, so a save overwrites that document and nothing newer)."""
+        return StoredSettings(settings=defaults, version=invalid.version,
+                              etag=settings_etag(invalid.version, defaults.to_json()),
+                              table_etag=invalid.table_etag)
+
+    def table_etag(self) -> str | None:
+        """The storage ETag of the stored entity (None: never saved), without validating it."""
+        entity = self.store.get(PARTITION, ROW)
+        return None if entity is None else entity.get("etag")
 
     def _ensure(self) -> None:
         with self._lock:

@@ -39,6 +39,8 @@ RUN_QUEUE_NAME = "data-validation-runs"
 # Markers standing in for secrets: no response body or header may ever contain them.
 SECRET_PDL_KEY = "pdl-secret-MARKER-7f3a9c1e5b"
 SECRET_CLIENT_SECRET = "client-secret-MARKER-2d8e4b6a0c"
+# The signature of a blob SAS token in PROFILE_FILE (tests that set one use ``sas_profile_url``).
+SECRET_SAS_SIG = "sas-sig-MARKER-9b1d3f5e7a"
 ADMIN_ROLE = "DataValidation.Admin"
 READER_ROLE = "DataValidation.Reader"
 JWT_AUDIENCE = "api://dval-settings-test"
@@ -131,7 +133,7 @@ class Api:
         raise AssertionError(f"run {run_id} did not reach {sorted(until)} in {timeout} s: {last}")
 
     def secrets(self) -> list[str]:
-        return [SECRET_PDL_KEY, SECRET_CLIENT_SECRET, self.key]
+        return [SECRET_PDL_KEY, SECRET_CLIENT_SECRET, SECRET_SAS_SIG, self.key]
 
     def leaked(self) -> list[str]:
         """Requests whose response echoed a secret (body or any header)."""
@@ -143,6 +145,13 @@ class Api:
                     request = response.request
                     found.append(f"{request.method} {request.url} -> {response.status_code}")
         return found
+
+
+def sas_profile_url(azurite: Azurite, name: str = "profiles.jsonl") -> tuple[str, str]:
+    """(PROFILE_FILE with a SAS query carrying ``SECRET_SAS_SIG``, the same URL without its query). The
+    blob does not exist; what matters is that the token never comes back in any response."""
+    base = f"http://127.0.0.1:{azurite.blob_port}/devstoreaccount1/profiles-{uuid.uuid4().hex[:8]}/{name}"
+    return f"{base}?sv=2025-01-05&sr=b&sp=r&se=2099-01-01T00%3A00%3A00Z&sig={SECRET_SAS_SIG}", base
 
 
 def _host_base(host: Any) -> str:
@@ -225,7 +234,7 @@ def api_factory(
         }
         for name in ("SCAN_ENABLED", "SCAN_DRY_RUN", "SYNC_USER_IDS", "SYNC_TEAM", "SYNC_ROLE",
                      "PROFILE_SOURCE", "API_ADMIN_ROLE", "API_READER_ROLE", "API_JWT_AUDIENCE",
-                     "API_JWT_ISSUER", "API_JWKS_URL"):
+                     "API_JWT_ISSUER", "API_JWKS_URL", "WEBSITE_AUTH_ENABLED"):
             monkeypatch.delenv(name, raising=False)
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
@@ -282,7 +291,8 @@ def client_principal(*roles: str, name: str = "ada@contoso.test", oid: str | Non
 
 @pytest.fixture
 def platform_api(api_factory: ApiFactory) -> Api:
-    return api_factory(auth="platform")
+    # WEBSITE_AUTH_ENABLED=True is what App Service injects when App Service Authentication is on
+    return api_factory(auth="platform", env={"WEBSITE_AUTH_ENABLED": "True"})
 
 
 # --- bearer tokens (JWT validated in code) ----------------------------------------------------------

@@ -219,6 +219,19 @@ def test_platform_mode_roles(platform_api: Api) -> None:
     assert_no_leak(api)
 
 
+def test_platform_mode_without_app_service_auth_refuses_every_principal(api_factory: Any) -> None:
+    """API_AUTH=platform, but App Service did not say that App Service Authentication is on
+    (WEBSITE_AUTH_ENABLED absent): the principal header could come from anyone, so every route
+    refuses it - and the app stays up (no configuration error; health still answers)."""
+    api = api_factory(auth="platform")
+    admin = client_principal(ADMIN_ROLE, name="ada.admin@contoso.test")
+    assert mismatches(api, ALL_401, headers=admin) == []
+    response = call(api, ROUTES[0], headers=admin)
+    assert "WEBSITE_AUTH_ENABLED" in response.json()["detail"]
+    assert api.get(HEALTH, key=False).status_code == 200
+    assert_no_leak(api)
+
+
 def test_platform_mode_health_is_still_anonymous(platform_api: Api) -> None:
     response = platform_api.get(HEALTH, key=False)
     assert (response.status_code, response.json()) == (200, {"status": "ok"})

@@ -13,6 +13,8 @@ import pytest
 
 from functions.api.errors import ApiError
 from functions.api.http import MAX_BODY_BYTES, ApiRequest, parse_json
+from functions.settings.model import GUID_PATTERN
+from functions.state.runs import RUN_ID_PATTERN
 from tests.api.conftest import Api
 
 PROBLEM = "application/problem+json"
@@ -278,7 +280,11 @@ def test_openapi_document(api: Api) -> None:
     assert set(patch["requestBody"]["content"]) == {"application/json", "application/merge-patch+json"}
     assert [p["name"] for p in patch["parameters"]] == ["If-Match"]
     run_param = doc["paths"]["/api/runs/{run_id}"]["get"]["parameters"][0]
-    assert run_param["schema"]["pattern"] == r"^\d{8}T\d{6}Z-[0-9a-f]{8}$"
+    assert run_param["schema"]["pattern"] == RUN_ID_PATTERN.pattern  # the one definition of a run id
+    assert RUN_ID_PATTERN.pattern.startswith("^")
+    assert RUN_ID_PATTERN.pattern.endswith("$")
+    contact_param = doc["paths"]["/api/contacts/{contact_id}/validation"]["get"]["parameters"][0]
+    assert contact_param["schema"]["pattern"] == GUID_PATTERN
     limit = doc["paths"]["/api/runs"]["get"]["parameters"][0]["schema"]
     assert (limit["type"], limit["minimum"], limit["maximum"]) == ("integer", 1, 100)
     schemas = doc["components"]["schemas"]

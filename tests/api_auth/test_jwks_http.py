@@ -9,6 +9,7 @@ import pytest
 
 from functions.api.auth import (
     JWKS_LIFESPAN_SECONDS,
+    JWKS_REFRESH_INTERVAL_SECONDS,
     JWKS_TIMEOUT_SECONDS,
     Principal,
     Role,
@@ -109,3 +110,17 @@ def test_symmetric_key_in_the_jwks_is_never_used(make_token: Maker, jwks_server:
     jwks_server.document = {"keys": [{"kty": "oct", "kid": "key-1", "use": "sig",
                                       "k": b64url(b"0123456789abcdef0123456789abcdef")}]}
     assert refused(make_token(), jwks_server.url) == "the token signing key is not an RS256 key"
+
+
+def test_unknown_kids_do_not_refetch_the_jwks_every_time(make_token: Maker, jwks_server: JwksServer,
+                                                         other_key: KeyPair) -> None:
+    """A made-up kid must not turn each request into a JWKS download: after a fetch, unknown kids are
+    refused from the cached set for JWKS_REFRESH_INTERVAL_SECONDS; known kids keep working."""
+    assert authorize(bearer(make_token()), jwt_api(jwks_server.url), Role.ADMIN).id == USER_OID
+    for i in range(5):
+        detail = refused(make_token(key=other_key, kid=f"made-up-{i}"), jwks_server.url)
+        assert detail == "the token signing key is unknown"
+    assert jwks_server.fetches == 1
+    assert jwks_client(jwks_server.url).cooldown_duration == JWKS_REFRESH_INTERVAL_SECONDS == 60
+    assert authorize(bearer(make_token()), jwt_api(jwks_server.url), Role.ADMIN).id == USER_OID
+    assert jwks_server.fetches == 1

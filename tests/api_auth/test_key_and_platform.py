@@ -17,13 +17,13 @@ from functions.api.auth import (
     Unauthenticated,
     authorize,
     principal_summary,
-    status_for,
 )
 from functions.config import ApiConfig, load_config
 from tests.api_auth.conftest import ADMIN, READER, USER_OID
 
 KEY = ApiConfig()
-PLATFORM = ApiConfig(auth="platform")
+# App Service injects WEBSITE_AUTH_ENABLED=True when App Service Authentication is on.
+PLATFORM = ApiConfig(auth="platform", platform_auth_enabled=True)
 ROLE_URI = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
 OID_URI = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 NAME_URI = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
@@ -46,7 +46,6 @@ def refused(headers: dict[str, str], api: ApiConfig, need: Role = Role.READER) -
     with pytest.raises(Unauthenticated) as caught:
         authorize(headers, api, need)
     assert caught.value.status == 401
-    assert status_for(caught.value) == 401
     return caught.value
 
 
@@ -123,7 +122,7 @@ def test_platform_without_role_is_403(need: Role) -> None:
     principal = client_principal([], extra=[{"typ": "groups", "val": ADMIN}])
     with pytest.raises(Forbidden) as caught:
         authorize({"X-MS-CLIENT-PRINCIPAL": principal}, PLATFORM, need)
-    assert caught.value.status == 403 == status_for(caught.value)
+    assert caught.value.status == 403
     assert ADMIN in caught.value.detail
     assert caught.value.headers == {}
 
@@ -164,7 +163,8 @@ def test_platform_roles_only_from_role_claims() -> None:
 
 
 def test_platform_custom_role_names() -> None:
-    api = ApiConfig(auth="platform", admin_role="Ops.Admin", reader_role="Ops.Read")
+    api = ApiConfig(auth="platform", admin_role="Ops.Admin", reader_role="Ops.Read",
+                    platform_auth_enabled=True)
     header = client_principal(["Ops.Read"])
     assert authorize({"X-MS-CLIENT-PRINCIPAL": header}, api, Role.READER).roles == frozenset({"Ops.Read"})
     with pytest.raises(Forbidden, match=r"Ops\.Admin"):
@@ -226,7 +226,42 @@ def test_platform_with_real_functions_request_headers() -> None:
 
 def test_modes_from_app_settings() -> None:
     config = load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "API_AUTH": "Platform",
-                          "API_ADMIN_ROLE": "Ops.Admin"})
+                          "API_ADMIN_ROLE": "Ops.Admin", "WEBSITE_AUTH_ENABLED": "True"})
     with pytest.raises(Forbidden):
         authorize({"X-MS-CLIENT-PRINCIPAL": client_principal([ADMIN])}, config.api, Role.ADMIN)
     assert authorize({"X-MS-CLIENT-PRINCIPAL": client_principal(["Ops.Admin"])}, config.api, Role.ADMIN)
+
+
+# ------------------------------------------------------------- platform without App Service Authentication
+
+NOT_ENABLED = ("App Service Authentication is not enabled on this app (WEBSITE_AUTH_ENABLED); "
+               "X-MS-CLIENT-PRINCIPAL cannot be trusted")
+
+
+@pytest.mark.parametrize("value", [None, "", "False", "false", "0", "1", "yes", "garbage"])
+def test_platform_mode_refuses_everything_unless_app_service_auth_is_on(value: str | None) -> None:
+    env = {"DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "API_AUTH": "platform"}
+    if value is not None:
+        env["WEBSITE_AUTH_ENABLED"] = value
+    config = load_config(env)  # never a config error: timers and workers load the same config
+    assert config.api.platform_auth_enabled is False
+    # even a well-formed admin principal: without Easy Auth in front anyone could have sent it
+    headers = {"X-MS-CLIENT-PRINCIPAL": client_principal([ADMIN])}
+    for need in Role:
+        assert refused(headers, config.api, need).detail == NOT_ENABLED
+
+
+@pytest.mark.parametrize("value", ["True", "true", " TRUE "])
+def test_website_auth_enabled_is_case_insensitive(value: str) -> None:
+    config = load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "API_AUTH": "platform",
+                          "WEBSITE_AUTH_ENABLED": value})
+    assert config.api.platform_auth_enabled is True
+    headers = {"X-MS-CLIENT-PRINCIPAL": client_principal([ADMIN])}
+    assert authorize(headers, config.api, Role.ADMIN).roles == frozenset({ADMIN})
+
+
+def test_website_auth_enabled_does_not_relax_key_mode() -> None:
+    config = load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com",
+                          "WEBSITE_AUTH_ENABLED": "True"})
+    assert config.api.auth == "key"
+    refused({"X-MS-CLIENT-PRINCIPAL": client_principal([ADMIN])}, config.api, Role.ADMIN)

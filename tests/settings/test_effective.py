@@ -126,3 +126,29 @@ def test_load_effective_uses_the_defaults_until_settings_are_saved(tables: ScanT
     assert after.settings == settings
     assert after.config.scan.enabled is False
     assert after.matching.min_match_likelihood == 8
+
+
+SAS = "?sv=2025-01-05&sr=b&sp=r&sig=c2VjcmV0"
+BLOB = "https://acct.blob.core.windows.net/profiles/p.jsonl"
+
+
+def test_a_sas_query_stays_in_the_app_setting() -> None:
+    # The settings show the blob without its SAS; the run gets the SAS back for that same blob.
+    config = _config(PROFILE_FILE=BLOB + SAS)
+    defaults = defaults_from_config(config)
+    assert defaults.profile_source.file == BLOB
+    assert "sig=" not in str(defaults.to_json())
+    effective = effective_config(config, defaults)
+    assert effective.config.profiles is not None
+    assert effective.config.profiles.file == BLOB + SAS
+    assert effective.config == config
+
+
+def test_a_sas_query_is_not_attached_to_another_file() -> None:
+    config = _config(PROFILE_FILE=BLOB + SAS)
+    other = "https://acct.blob.core.windows.net/profiles/other.jsonl"
+    effective = effective_config(config, _patched(config, {"profile_source": {"file": other}}))
+    assert effective.config.profiles is not None
+    assert effective.config.profiles.file == other  # the managed identity reads it, or nothing does
+    plain = _config(PROFILE_FILE="/data/p.jsonl")
+    assert effective_config(plain, defaults_from_config(plain)).config.profiles.file == "/data/p.jsonl"

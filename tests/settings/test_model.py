@@ -18,6 +18,7 @@ from functions.settings import (
     defaults_from_config,
     validate_patch,
 )
+from functions.settings.model import SAS_REASON, errors_from
 
 BASE_ENV = {"DATAVERSE_URL": "http://127.0.0.1:5555", "DATAVERSE_AUTH": "local"}
 GUID_A = "8F2C1E4A-1B2C-4D5E-8F90-A1B2C3D4E5F6"
@@ -313,3 +314,16 @@ def test_schema_pattern_of_names_agrees_with_validation(team: str) -> None:
     except ValidationError:
         by_model = False
     assert by_schema == by_model
+
+
+@pytest.mark.parametrize(("file", "reason"), [
+    ("https://a.blob.core.windows.net/c/p.jsonl?sv=2025-01-05&sig=SECRETVALUE", SAS_REASON),
+    ("/data/p.jsonl?x", SAS_REASON),
+    ("https://a.blob.core.windows.net/c/p.jsonl#SECRETVALUE", "must not contain a fragment ('#...')"),
+])
+def test_profile_file_refuses_a_query_or_fragment(file: str, reason: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate({"profile_source": {"file": file}})
+    errors = errors_from(caught.value)
+    assert [(e.field, e.reason) for e in errors] == [("profile_source.file", reason)]
+    assert "SECRETVALUE" not in str(errors)

@@ -217,3 +217,44 @@ def test_changed_paths() -> None:
     assert changed_paths({"s": {"x": [1], "y": None}}, {"s": {"x": [1, 2], "y": None}, "t": "new"}) == {
         "s.x": {"old": [1], "new": [1, 2]}, "t": {"old": None, "new": "new"}}
     assert changed_paths({"a": {"b": 1}}, None) == {"a.b": {"old": 1, "new": None}}
+
+
+def _write(tables: ScanTables, table_service: TableServiceClient, document: object, version: int) -> None:
+    tables.settings.store.ensure()
+    client = table_service.get_table_client(f"{tables.prefix}settings")
+    client.upsert_entity({"PartitionKey": "settings", "RowKey": "current", "version": version,
+                          "document": document if isinstance(document, str) else json.dumps(document)})
+
+
+@pytest.mark.parametrize(("document", "fields"), [
+    ({"refresh_days": 0, "colour": "SECRETVALUE"}, ["colour", "refresh_days"]),
+    ({"profile_source": {"file": "https://a.blob.core.windows.net/c/p?sig=SECRETVALUE"}},
+     ["profile_source.file"]),
+    ("{not json SECRETVALUE", [""]),
+])
+def test_a_stored_document_that_no_longer_validates(tables: ScanTables, table_service: TableServiceClient,
+                                                    defaults: Settings, document: object,
+                                                    fields: list[str]) -> None:
+    from functions.settings import load_effective
+    from functions.state.settings_store import StoredSettingsInvalid
+
+    _write(tables, table_service, document, version=5)
+    store = SettingsStore(tables)
+    for read in (store.load, lambda: store.current(defaults)):
+        with pytest.raises(StoredSettingsInvalid) as caught:
+            read()
+        assert isinstance(caught.value, ValueError)
+        assert sorted(e.field for e in caught.value.errors) == fields
+        assert "SECRETVALUE" not in f"{caught.value} {caught.value.errors}"
+        assert caught.value.version == 5
+    config = load_config({"DATAVERSE_URL": "http://127.0.0.1:5555", "DATAVERSE_AUTH": "local"})
+    with pytest.raises(StoredSettingsInvalid):
+        load_effective(config, tables)
+
+    # the repair overwrites exactly that document (its version and storage ETag)
+    base = SettingsStore.repair_base(caught.value, defaults)
+    assert (base.settings, base.version, base.table_etag) == (defaults, 5, caught.value.table_etag)
+    assert store.table_etag() == caught.value.table_etag
+    saved = store.save(_patched(defaults, {"dry_run": True}, defaults), expected=base, who=KEY)
+    assert saved.version == 6
+    assert store.load().settings == saved.settings
