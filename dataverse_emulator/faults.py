@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = frozenset(
-    {"throttle", "server_error", "slow", "drop", "unauthorized", "expired_delta", "fail_record"}
+    {"throttle", "server_error", "slow", "drop", "unauthorized", "forbidden", "expired_delta", "fail_record"}
 )
 
 

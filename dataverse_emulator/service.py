@@ -25,7 +25,7 @@ from .schema import stable_id
 from .store import Store
 
 log = logging.getLogger(__name__)
-HTTP_FAULTS = frozenset({"throttle", "server_error", "slow", "drop", "unauthorized"})
+HTTP_FAULTS = frozenset({"throttle", "server_error", "slow", "drop", "unauthorized", "forbidden"})
 ROUTE = re.compile(r"^(?P<set>[\w$]+)(?:\((?P<key>[^)]*)\))?(?:/(?P<rest>.+))?$")
 FUNCTIONS = ("WhoAmI", "RetrieveProvisionedLanguages", "RetrieveLocLabels", "RetrieveVersion")
 ACTIONS = ("PublishXml", "PublishAllXml", "SetLocLabels")
@@ -226,6 +226,13 @@ class Service:
                     }
                 },
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if fault.kind == "forbidden":
+            # A valid token of a principal the environment does not let in: no (enabled) application
+            # user, or not in the environment's security group.
+            return Response.json(
+                403,
+                {"error": {"code": "0x80072560", "message": "The user is not a member of the organization."}},
             )
         return None
 

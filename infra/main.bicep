@@ -30,12 +30,8 @@ param dataverseUrl string
 @description('How the app signs in to Dataverse (DATAVERSE_AUTH). managed_identity: the Function App\'s own identity, no secret anywhere (recommended).')
 param dataverseAuth string = 'managed_identity'
 
-@description('client_secret mode only: the app registration\'s application (client) id (DATAVERSE_CLIENT_ID).')
+@description('client_secret mode only, and then required (the deployment fails without it): the app registration\'s application (client) id (DATAVERSE_CLIENT_ID). The secret itself never passes through the template: DATAVERSE_CLIENT_SECRET is a Key Vault reference to the secret dataverse-client-secret, which the admin sets (docs/setup.md).')
 param dataverseClientId string = ''
-
-@secure()
-@description('client_secret mode only: the app registration\'s client secret. Stored in Key Vault, referenced from DATAVERSE_CLIENT_SECRET.')
-param dataverseClientSecret string = ''
 
 @minLength(36)
 @maxLength(36)
@@ -56,15 +52,11 @@ param apiReaderRole string = 'DataValidation.Reader'
 param scanSchedule string = '0 0 2 * * *'
 
 @allowed(['file', 'pdl'])
-@description('Person-profile source (PROFILE_SOURCE): a snapshot file in Blob storage, or People Data Labs.')
+@description('Person-profile source (PROFILE_SOURCE): a snapshot file in Blob storage, or People Data Labs. pdl: PDL_API_KEY is a Key Vault reference to the secret pdl-api-key, which the admin sets (docs/setup.md); the key never passes through the template.')
 param profileSource string = 'file'
 
 @description('Profile snapshot location (PROFILE_FILE). blob://<container>/<name> is read from this deployment\'s storage account with the app\'s identity.')
 param profileFile string = 'blob://profiles/profiles.jsonl'
-
-@secure()
-@description('People Data Labs API key. Stored in Key Vault and referenced from PDL_API_KEY; empty: no PDL key.')
-param pdlApiKey string = ''
 
 @minValue(40)
 @maxValue(1000)
@@ -98,7 +90,6 @@ module app 'modules/app.bicep' = {
     dataverseUrl: dataverseUrl
     dataverseAuth: dataverseAuth
     dataverseClientId: dataverseClientId
-    dataverseClientSecret: dataverseClientSecret
     apiClientId: apiClientId
     apiAuthMode: apiAuthMode
     apiAdminRole: apiAdminRole
@@ -106,7 +97,6 @@ module app 'modules/app.bicep' = {
     scanSchedule: scanSchedule
     profileSource: profileSource
     profileFile: profileFile
-    pdlApiKey: pdlApiKey
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }

@@ -260,7 +260,6 @@ def _probe_queue(config: AppConfig) -> str | None:
     if config.storage_queue_url is None and config.storage_connection is None:
         return None
     try:
-        from azure.core.exceptions import AzureError
         from azure.storage.queue import QueueServiceClient
     except ImportError:  # the queue package arrives with the settings API; nothing to probe before
         return None
@@ -274,7 +273,7 @@ def _probe_queue(config: AppConfig) -> str | None:
             queues = QueueServiceClient.from_connection_string(config.storage_connection.get_secret_value())
         next(queues.list_queues(results_per_page=1, retry_total=0, connection_timeout=5,
                                 read_timeout=10).by_page(), None)
-    except (AzureError, ValueError) as exc:
+    except Exception as exc:  # a probe: whatever fails (SDK error, an endpoint that is no queue service)
         return f"queue storage (run requests) not usable: {type(exc).__name__}: {_short(exc)}"
     return None
 

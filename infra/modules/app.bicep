@@ -6,6 +6,10 @@
 // (shared keys disabled, identity-based connections only), HTTPS only with TLS 1.2, FTP and basic
 // publishing credentials off, Entra-only Application Insights ingestion, secrets only in Key
 // Vault (RBAC) behind Key Vault references, data roles scoped to the one resource they are for.
+//
+// No secret value passes through this template: the admin sets the Key Vault secrets once with
+// `az keyvault secret set` (docs/setup.md) and rotates them there (docs/operations.md). The template
+// only points the app settings at them, so re-provisioning can never overwrite or drop a secret.
 
 param location string
 param tags object
@@ -15,8 +19,6 @@ param principalType string
 param dataverseUrl string
 param dataverseAuth string
 param dataverseClientId string
-@secure()
-param dataverseClientSecret string
 param apiClientId string
 param apiAuthMode string
 param apiAdminRole string
@@ -24,8 +26,6 @@ param apiReaderRole string
 param scanSchedule string
 param profileSource string
 param profileFile string
-@secure()
-param pdlApiKey string
 param maximumInstanceCount int
 param instanceMemoryMB int
 
@@ -37,6 +37,7 @@ var profilesContainerName = 'profiles'
 // Run requests from the settings API; the queue trigger (connection "AzureWebJobsStorage") drains it.
 // Must equal functions/state/run_queue.py RUN_QUEUE_NAME.
 var runQueueName = 'data-validation-runs'
+// Key Vault secret names the app settings refer to; the admin sets them (docs/setup.md).
 var pdlSecretName = 'pdl-api-key'
 var dataverseSecretName = 'dataverse-client-secret'
 var tenantId = tenant().tenantId
@@ -72,7 +73,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    // Flex Consumption without VNet integration reaches storage over its public endpoint.
+    // Flex Consumption without VNet integration reaches storage over its public endpoint: a
+    // locked-down account (public access off, firewall deny by default) stops the host itself.
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
@@ -158,26 +160,14 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
-    // Key Vault references on Flex Consumption do not work with a network-restricted vault.
+    // Flex Consumption without VNet integration resolves Key Vault references over the public
+    // endpoint: a vault with public access off or a deny-by-default firewall breaks every reference.
     publicNetworkAccess: 'Enabled'
   }
 }
 
-resource pdlSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(pdlApiKey)) {
-  parent: keyVault
-  name: pdlSecretName
-  properties: {
-    value: pdlApiKey
-  }
-}
-
-resource dataverseSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (dataverseAuth == 'client_secret') {
-  parent: keyVault
-  name: dataverseSecretName
-  properties: {
-    value: dataverseClientSecret
-  }
-}
+// The secrets themselves are not resources of this template (see the header): the app settings
+// below refer to these names, and the admin creates them (Key Vault Secrets Officer, granted below).
 
 // ------------------------------------------------------------------------------- function app
 
@@ -204,6 +194,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   identity: {
     type: 'SystemAssigned'
   }
+  // The package container must exist before the app points its deployment storage at it (the value
+  // below names it through a variable, which gives no implicit dependency).
+  dependsOn: [
+    deploymentContainer
+  ]
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
@@ -284,23 +279,32 @@ var appSettingsBase = {
   API_READER_ROLE: apiReaderRole
 }
 
-// Versionless secret URIs, so a rotated secret is picked up without a redeploy. (Conditions are in
-// parentheses because pycep-parser, which tests/infra uses, binds `a != b ? x : y` wrongly.)
-var pdlSettings = (empty(pdlApiKey)) ? {} : {
+// Key Vault references with versionless secret URIs: a new secret version is picked up without a
+// redeploy. Set exactly when the mode needs the secret, whether or not the admin has stored it yet
+// (an unset secret leaves the reference unresolved, which doctor reports; it never drops the
+// setting). (Conditions are in parentheses because pycep-parser, which tests/infra uses, binds
+// `a != b ? x : y` wrongly.)
+var pdlSettings = (profileSource != 'pdl') ? {} : {
   PDL_API_KEY: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${pdlSecretName})'
 }
 
+// client_secret without a client id would deploy settings that config.py rejects (every function
+// would fail to start). ARM evaluates only the chosen branch of a condition, so this int() of a
+// text fails the deployment (an invalid int conversion; the text says what to do) exactly for that
+// combination and never otherwise. Bicep has no fail() in every version; tests/infra evaluates
+// this guard for each combination.
 var dataverseSecretSettings = (dataverseAuth != 'client_secret') ? {} : {
   DATAVERSE_TENANT_ID: tenantId
-  DATAVERSE_CLIENT_ID: dataverseClientId
+  DATAVERSE_CLIENT_ID: (empty(dataverseClientId)) ? string(int('DATAVERSE_AUTH=client_secret needs DATAVERSE_CLIENT_ID: azd env set DATAVERSE_CLIENT_ID <application id>')) : dataverseClientId
   DATAVERSE_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/${dataverseSecretName})'
 }
 
-// Tokens for the API's app registration: v2 tokens carry the client id as audience, v1 tokens the
-// Application ID URI; both are signed with the tenant's keys.
+// Tokens for the API's app registration. docs/setup.md sets requestedAccessTokenVersion 2, so tokens
+// come from the v2 endpoint of this cloud's login authority (no hard-coded v1 sts.windows.net
+// issuer, which differs in sovereign clouds); v2 tokens carry the client id as audience.
 var jwtSettings = (apiAuthMode != 'jwt') ? {} : {
   API_JWT_AUDIENCE: '${apiClientId},api://${apiClientId}'
-  API_JWT_ISSUER: '${loginEndpoint}${tenantId}/v2.0,https://sts.windows.net/${tenantId}/'
+  API_JWT_ISSUER: '${loginEndpoint}${tenantId}/v2.0'
   API_JWKS_URL: '${loginEndpoint}${tenantId}/discovery/v2.0/keys'
 }
 
@@ -308,25 +312,25 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: union(platformSettings, appSettingsBase, pdlSettings, dataverseSecretSettings, jwtSettings)
-  // The host starts with these settings: its roles must exist first (storage, telemetry, secrets).
+  // The host starts with these settings: its roles must exist first (storage, telemetry, Key Vault).
   dependsOn: [
     functionBlobDataOwner
     functionQueueDataContributor
     functionTableDataContributor
     functionMetricsPublisher
     functionKeyVaultSecretsUser
-    pdlSecret
-    dataverseSecret
   ]
 }
 
 // ---------------------------------------------------------------------------- authentication
 //
-// App Service Authentication (Easy Auth) with the API's Entra app registration: requests without a
-// valid token for it get 401 before they reach the code; /api/health stays open. The code checks
-// the app roles itself (DataValidation.Admin / DataValidation.Reader) and the function key.
-// Flex Consumption: Microsoft's plan page (2024 revision) says Easy Auth is not supported there and
-// does not block unauthenticated callers, hence API_AUTH=jwt by default (docs/setup.md).
+// App Service Authentication (Easy Auth) with the API's Entra app registration, enforced: requests
+// without a valid token for it get 401 before they reach the code; /api/health stays open. Flex
+// Consumption supports it: the plan page's considerations (ms.date 2025-05-12, GA) no longer list
+// "EasyAuth isn't supported", which the 2024 preview revision did. The code still checks the token
+// itself by default (API_AUTH=jwt: signature, audience, issuer, app roles) as defence in depth, and
+// the function key. API_AUTH=platform trusts X-MS-CLIENT-PRINCIPAL instead, and only while
+// WEBSITE_AUTH_ENABLED=True, which App Service sets when this resource turns authentication on.
 
 resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp

@@ -23,7 +23,7 @@ import yaml
 from pycep import BicepParser
 
 from functions import config as app_config
-from functions.config import ApiAuthMode, DataverseAuthMode, load_config
+from functions.config import ApiAuthMode, ConfigError, DataverseAuthMode, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -56,6 +56,13 @@ PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__tableServiceUri",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+}
+# Settings App Service itself provides (not infra, not the code's default): infra must never set them,
+# since a hand-set value would claim something the platform did not do. WEBSITE_AUTH_ENABLED is
+# "True" while App Service Authentication is on; the settings API trusts X-MS-CLIENT-PRINCIPAL only
+# then (API_AUTH=platform).
+PROVIDED_BY_PLATFORM = {
+    "WEBSITE_AUTH_ENABLED": "set by App Service when authentication (authsettingsV2) is on",
 }
 # Settings Flex Consumption rejects or ignores (runtime lives in functionAppConfig), plus keyed
 # connection strings.
@@ -130,6 +137,18 @@ CONDITIONAL_SETTINGS = {
     "API_JWT_AUDIENCE",
     "API_JWT_ISSUER",
     "API_JWKS_URL",
+}
+
+
+# Resource type (prefix: child types share their parent's version) -> the API version reviewed for it.
+API_VERSIONS = {
+    "Microsoft.Resources/resourceGroups": "2022-09-01",
+    "Microsoft.Web/": "2024-04-01",  # serverfarms, sites and their config / policies
+    "Microsoft.Storage/storageAccounts": "2023-05-01",
+    "Microsoft.KeyVault/vaults": "2023-07-01",
+    "Microsoft.OperationalInsights/workspaces": "2023-09-01",
+    "Microsoft.Insights/components": "2020-02-02",
+    "Microsoft.Authorization/roleAssignments": "2022-04-01",
 }
 
 
@@ -274,9 +293,14 @@ def main_param_values(**overrides: Any) -> dict[str, Any]:
     return values
 
 
+class DeploymentFails(Exception):
+    """What ARM would do with an expression that cannot be evaluated (e.g. int() of a text)."""
+
+
 def evaluate(doc: Mapping[str, Any], node: Any, params: Mapping[str, Any]) -> Any:
     """A tiny evaluator for what the settings use: parameters, variables, string interpolation,
-    ==, !=, !, empty(), and the resource properties in SAMPLE_EXPRESSIONS."""
+    ==, !=, !, &&, ||, `c ? a : b` (only the chosen branch, like ARM's if()), empty(), int(),
+    string(), and the resource properties in SAMPLE_EXPRESSIONS."""
     if isinstance(node, bool | int):
         return node
     if isinstance(node, str):
@@ -296,8 +320,24 @@ def evaluate(doc: Mapping[str, Any], node: Any, params: Mapping[str, Any]) -> An
             return evaluate(doc, operands[0], params) != evaluate(doc, operands[1], params)
         if operator["type"] == "not":
             return not evaluate(doc, operands[0], params)
+        if operator["type"] == "and":
+            return all(evaluate(doc, operand, params) for operand in operands)
+        if operator["type"] == "or":
+            return any(evaluate(doc, operand, params) for operand in operands)
+        if operator["type"] == "conditional":
+            branches = operator["operands"]
+            chosen = "true_value" if evaluate(doc, branches["condition"], params) else "false_value"
+            return evaluate(doc, branches[chosen], params)
     if isinstance(node, dict) and set(node) == {"function"} and node["function"]["type"] == "empty":
         return not evaluate(doc, node["function"]["parameters"]["item_to_test"], params)
+    if isinstance(node, dict) and set(node) == {"function"} and node["function"]["type"] in ("int", "string"):
+        value = evaluate(doc, node["function"]["parameters"]["value_to_convert"], params)
+        if node["function"]["type"] == "string":
+            return str(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise DeploymentFails(f"int({value!r})") from None
     text = render(node)
     assert text in SAMPLE_EXPRESSIONS, f"no sample value for {text}"
     return SAMPLE_EXPRESSIONS[text]
@@ -330,7 +370,11 @@ def test_bicep_file_parses_and_uses_plain_resources(path: Path) -> None:
     doc = parse(path)
     assert doc.get("resources") or doc.get("modules")
     for symbol, resource in doc.get("resources", {}).items():
-        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}(-preview)?", resource["api_version"] or ""), symbol
+        # One reviewed, GA API version per resource provider: a changed or new one is a conscious
+        # decision (its schema may differ), not a drive-by.
+        namespace = next((n for n in API_VERSIONS if resource["type"].startswith(n)), None)
+        assert namespace, f"{symbol}: {resource['type']} has no reviewed API version in API_VERSIONS"
+        assert resource["api_version"] == API_VERSIONS[namespace], (symbol, resource["api_version"])
     for symbol, module in doc.get("modules", {}).items():
         # Registry modules (br:, ts:) cannot be checked offline; only local files are allowed.
         assert module["type"] == "local", f"{symbol}: {module['detail']}"
@@ -354,10 +398,29 @@ def test_main_creates_the_resource_group_and_passes_every_parameter_through() ->
     assert all(passed[name] == name for name in passed)
     main_names = set(main["parameters"]) | set(main.get("variables", {}))
     assert set(passed) <= main_names
-    # Secrets stay @secure() all the way down.
-    for name in ("pdlApiKey", "dataverseClientSecret"):
-        for doc in (main, app):
-            assert {"type": "secure"} in doc["parameters"][name]["decorators"], name
+
+
+# Names a parameter carrying a secret value would have.
+SECRET_NAME = re.compile(r"secret|password|apikey|api_key|(?<!client)key$", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_secret_value_passes_through_the_templates(path: Path) -> None:
+    """Secrets are set in Key Vault by the admin, never by a deployment: a secret parameter would be
+    re-applied (overwriting a rotated secret) or dropped (when emptied) at every `azd provision`."""
+    doc = parse(path)
+    for name, param in doc.get("parameters", {}).items():
+        assert {"type": "secure"} not in param["decorators"], f"@secure() parameter {name}"
+        assert param["type"] != "secureObject", name
+        assert not SECRET_NAME.search(name), f"{name} looks like a secret value"
+    assert not resources(doc, "Microsoft.KeyVault/vaults/secrets"), "secret values belong to the admin"
+    assert "@secure" not in path.read_text()
+
+
+def test_azd_feeds_no_secret() -> None:
+    text = (INFRA / "main.parameters.json").read_text()
+    for name in ("PDL_API_KEY", "DATAVERSE_CLIENT_SECRET", "SECRET", "PASSWORD"):
+        assert name not in text, name
 
 
 def test_main_parameters_json_feeds_every_required_parameter_from_azd() -> None:
@@ -384,9 +447,10 @@ def test_every_config_setting_is_decided() -> None:
     set_by_infra = set(app_settings()) - PLATFORM_SETTINGS
     assert not set(LEFT_TO_DEFAULT) & set_by_infra, "listed as left to default but set by infra"
     # Connection strings (STATE_STORAGE_CONNECTION, ...) carry account keys: never set in Azure.
-    undecided = code - set_by_infra - set(LEFT_TO_DEFAULT) - FORBIDDEN_SETTINGS
+    undecided = code - set_by_infra - set(LEFT_TO_DEFAULT) - FORBIDDEN_SETTINGS - set(PROVIDED_BY_PLATFORM)
     assert not undecided, f"config.py reads {sorted(undecided)}: set them in infra or list them here"
     assert set(LEFT_TO_DEFAULT) <= code, f"stale entries: {set(LEFT_TO_DEFAULT) - code}"
+    assert set(PROVIDED_BY_PLATFORM) <= code, f"stale entries: {set(PROVIDED_BY_PLATFORM) - code}"
 
 
 def test_infra_sets_only_settings_the_code_or_the_platform_reads() -> None:
@@ -394,6 +458,7 @@ def test_infra_sets_only_settings_the_code_or_the_platform_reads() -> None:
     unknown = names - config_setting_names() - PLATFORM_SETTINGS
     assert not unknown, f"nothing reads {sorted(unknown)}"
     assert not names & FORBIDDEN_SETTINGS, f"must not be set: {names & FORBIDDEN_SETTINGS}"
+    assert not names & set(PROVIDED_BY_PLATFORM), "the platform sets these; infra must not fake them"
 
 
 def test_always_set_and_conditional_settings() -> None:
@@ -439,36 +504,67 @@ def test_setting_values() -> None:
 
 def test_secrets_are_key_vault_references() -> None:
     doc = parse(APP)
-    secrets = {render(r.body["name"]): r for r in resources(doc, "Microsoft.KeyVault/vaults/secrets")}
     vault = one(doc, "Microsoft.KeyVault/vaults")
+    assert variable(doc, "pdlSecretName") == "pdl-api-key"
+    assert variable(doc, "dataverseSecretName") == "dataverse-client-secret"
     for setting, secret_var in (("PDL_API_KEY", "pdlSecretName"),
                                 ("DATAVERSE_CLIENT_SECRET", "dataverseSecretName")):
         value, conditions = app_settings()[setting]
-        # Versionless URI: a rotated secret is picked up without redeploying.
-        prefix = "@Microsoft.KeyVault(SecretUri=${" + vault.symbol + ".properties.vaultUri}secrets/${"
-        assert value.startswith(prefix)
-        assert value.endswith("${" + secret_var + "})")
+        # Versionless URI: a new secret version is picked up without redeploying.
+        assert value == ("@Microsoft.KeyVault(SecretUri=${" + vault.symbol + ".properties.vaultUri}secrets/${"
+                         + secret_var + "})")
         assert conditions, setting
-        secret = secrets[secret_var]
-        assert secret.body["parent"] == vault.symbol
-        assert secret.condition is not None
-    for value, _ in app_settings().values():
-        text = render(value)
-        assert "pdlApiKey" not in text, "secret in clear"
-        assert "dataverseClientSecret" not in text, "secret in clear"
 
 
-def test_secret_settings_exist_only_when_their_secret_does() -> None:
-    assert "PDL_API_KEY" not in deployed_settings(pdlApiKey="")
-    assert deployed_settings(pdlApiKey="k")["PDL_API_KEY"] == (
-        "@Microsoft.KeyVault(SecretUri=https://kv-sample.vault.azure.net/secrets/pdl-api-key)")
+def test_secret_references_exist_exactly_when_their_mode_is_selected() -> None:
+    pdl_reference = "@Microsoft.KeyVault(SecretUri=https://kv-sample.vault.azure.net/secrets/pdl-api-key)"
+    secret_reference = ("@Microsoft.KeyVault(SecretUri=https://kv-sample.vault.azure.net/secrets/"
+                        "dataverse-client-secret)")
+    for source in ("file", "pdl"):
+        settings = deployed_settings(profileSource=source)
+        if source == "pdl":
+            assert settings["PDL_API_KEY"] == pdl_reference
+        else:
+            assert "PDL_API_KEY" not in settings
     default = deployed_settings()
+    assert default["DATAVERSE_AUTH"] == "managed_identity"
     assert not {"DATAVERSE_CLIENT_ID", "DATAVERSE_TENANT_ID", "DATAVERSE_CLIENT_SECRET"} & set(default)
-    secret_mode = deployed_settings(dataverseAuth="client_secret", dataverseClientId=SAMPLE_CLIENT_ID,
-                                    dataverseClientSecret="s")
-    assert secret_mode["DATAVERSE_CLIENT_SECRET"].startswith("@Microsoft.KeyVault(SecretUri=https://")
+    secret_mode = deployed_settings(dataverseAuth="client_secret", dataverseClientId=SAMPLE_CLIENT_ID)
+    assert secret_mode["DATAVERSE_CLIENT_SECRET"] == secret_reference
     assert secret_mode["DATAVERSE_CLIENT_ID"] == SAMPLE_CLIENT_ID
     assert secret_mode["DATAVERSE_TENANT_ID"] == SAMPLE_TENANT
+    # Both modes at once, and a client id alone does not switch the mode.
+    both = deployed_settings(profileSource="pdl", dataverseAuth="client_secret",
+                             dataverseClientId=SAMPLE_CLIENT_ID)
+    assert both["PDL_API_KEY"] == pdl_reference
+    assert both["DATAVERSE_CLIENT_SECRET"] == secret_reference
+    assert "DATAVERSE_CLIENT_SECRET" not in deployed_settings(dataverseClientId=SAMPLE_CLIENT_ID)
+
+
+def test_client_secret_mode_without_a_client_id_fails_the_deployment() -> None:
+    """config.py rejects DATAVERSE_AUTH=client_secret without DATAVERSE_CLIENT_ID; the template must not
+    deploy that combination (the guard fails the deployment instead of every function at start)."""
+    with pytest.raises(DeploymentFails, match="DATAVERSE_CLIENT_ID"):
+        deployed_settings(dataverseAuth="client_secret", dataverseClientId="")
+    with pytest.raises(ConfigError, match="client_id"):
+        load_config({"DATAVERSE_URL": SAMPLE_URL, "DATAVERSE_AUTH": "client_secret",
+                     "DATAVERSE_TENANT_ID": SAMPLE_TENANT, "DATAVERSE_CLIENT_SECRET": "x"})
+    # The guard is evaluated only on that branch: every other combination deploys.
+    for overrides in ({}, {"dataverseClientId": ""}, {"dataverseAuth": "client_secret",
+                                                      "dataverseClientId": SAMPLE_CLIENT_ID}):
+        deployed_settings(**overrides)
+
+
+def test_jwt_issuer_follows_the_cloud_and_v2_tokens() -> None:
+    settings = {name: render(value) for name, (value, _) in app_settings().items()}
+    assert settings["API_JWT_ISSUER"] == "${loginEndpoint}${tenantId}/v2.0"
+    assert render(variable(parse(APP), "loginEndpoint")) == "environment().authentication.loginEndpoint"
+    for name, value in settings.items():
+        # A hard-coded authority is the public cloud's only (sovereign clouds differ).
+        for host in ("sts.windows.net", "login.microsoftonline.com"):
+            assert host not in value, name
+    jwt = deployed_settings()
+    assert jwt["API_JWT_ISSUER"] == f"https://login.microsoftonline.com/{SAMPLE_TENANT}/v2.0"
 
 
 @pytest.mark.parametrize(
@@ -476,16 +572,18 @@ def test_secret_settings_exist_only_when_their_secret_does() -> None:
     [
         {},
         {"apiAuthMode": "platform"},
-        {"profileSource": "pdl", "pdlApiKey": "k"},
-        {"dataverseAuth": "client_secret", "dataverseClientId": SAMPLE_CLIENT_ID,
-         "dataverseClientSecret": "s"},
+        {"profileSource": "pdl"},
+        {"dataverseAuth": "client_secret", "dataverseClientId": SAMPLE_CLIENT_ID},
     ],
     ids=["defaults", "platform-auth", "pdl", "client-secret"],
 )
 def test_deployed_settings_make_a_valid_config(overrides: dict[str, str]) -> None:
     """The settings a deployment gets load with config.py's own loader (no ConfigError)."""
-    env = deployed_settings(**overrides)
+    # App Service adds WEBSITE_AUTH_ENABLED=True because authsettingsV2 turns authentication on
+    # (test_easy_auth_requires_an_entra_token): platform mode depends on it.
+    env = {**deployed_settings(**overrides), "WEBSITE_AUTH_ENABLED": "True"}
     config = load_config(env)
+    assert config.api.platform_auth_enabled is True
     params = main_param_values(**overrides)
     assert config.dataverse.url == SAMPLE_URL
     assert config.dataverse.auth.value == params["dataverseAuth"]
@@ -582,6 +680,13 @@ def test_function_app_flex_consumption_python_311() -> None:
     assert any(isinstance(t, dict) and t.get("'azd-service-name'") == "api" for t in tags.values())
 
 
+def test_deployment_container_exists_before_the_app_points_at_it() -> None:
+    doc = parse(APP)
+    container = next(r for r in resources(doc, "Microsoft.Storage/storageAccounts/blobServices/containers")
+                     if r.body["name"] == "deploymentContainerName")
+    assert container.symbol in function_app().body.get("dependsOn", [])
+
+
 def test_function_app_transport_and_publishing_security() -> None:
     doc = parse(APP)
     app = function_app()
@@ -607,6 +712,23 @@ def test_application_insights_entra_only() -> None:
     assert insights.body["properties"]["DisableLocalAuth"] is True
     workspace = one(doc, "Microsoft.OperationalInsights/workspaces")
     assert render(insights.body["properties"]["WorkspaceResourceId"]) == f"{workspace.symbol}.id"
+
+
+def test_storage_and_key_vault_stay_reachable_without_vnet_integration() -> None:
+    """The Function App has no VNet integration, so it reaches storage (host, state, package) and Key
+    Vault (the Key Vault references) over their public endpoints, with Entra ID as the gate. A
+    locked-down account stops the host; a locked-down vault leaves every reference unresolved."""
+    doc = parse(APP)
+    for type_ in ("Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults"):
+        props = one(doc, type_).body["properties"]
+        assert props.get("publicNetworkAccess", "Enabled") == "Enabled", type_
+        acls = props.get("networkAcls")
+        if acls is not None:
+            assert acls.get("defaultAction", "Allow") == "Allow", type_
+            assert not acls.get("ipRules"), type_
+            assert not acls.get("virtualNetworkRules"), type_
+    assert "virtualNetworkSubnetId" not in function_app().body["properties"]
+    assert not resources(doc, "Microsoft.Network/privateEndpoints")
 
 
 def test_key_vault_uses_rbac() -> None:
@@ -684,8 +806,7 @@ def test_app_settings_wait_for_the_roles_and_secrets_they_use() -> None:
     for assignment in resources(doc, "Microsoft.Authorization/roleAssignments"):
         if render(assignment.body["properties"]["principalId"]) == f"{app}.identity.principalId":
             assert assignment.symbol in depends, assignment.symbol
-    for secret in resources(doc, "Microsoft.KeyVault/vaults/secrets"):
-        assert secret.symbol in depends, secret.symbol
+
 
 
 # -------------------------------------------------------------------------- azd and packaging

@@ -12,10 +12,11 @@ import pytest
 
 from dataverse_emulator import Emulator
 from functions.__main__ import main
-from functions.config import APP_SETTINGS, DATAVERSE_SETTINGS, PROFILE_SETTINGS, SCAN_SETTINGS
+from functions.config import API_SETTINGS, APP_SETTINGS, DATAVERSE_SETTINGS, PROFILE_SETTINGS, SCAN_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_SETTINGS = [*DATAVERSE_SETTINGS, *PROFILE_SETTINGS, *SCAN_SETTINGS, *APP_SETTINGS]
+# Every setting config.py reads: none may leak from the developer's shell into a test.
+ALL_SETTINGS = [*DATAVERSE_SETTINGS, *PROFILE_SETTINGS, *SCAN_SETTINGS, *API_SETTINGS, *APP_SETTINGS]
 
 
 def doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -250,6 +252,110 @@ def test_server_errors_are_reported_not_raised(env: dict[str, str], emu: Emulato
     assert "HTTP 500" in check.detail
 
 
+class NotDataverse:
+    """A loopback web server that answers every request with a 404 HTML page: something is there,
+    but it is no Dataverse Web API (a wrong host, a proxy, a web site)."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = b"<html><body><h1>404 Not Found</h1></body></html>"
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _assert_not_a_web_api(report: PreflightReport, url: str) -> None:
+    check = report.get("dataverse")
+    assert check is not None
+    assert check.status is CheckStatus.FAILED
+    assert f"{url} does not answer like a Dataverse Web API (HTTP 404" in check.detail
+    assert "Set DATAVERSE_URL to the environment URL" in check.fix
+    assert {statuses(report)[name] for name in DATAVERSE_CHECKS} == {"skipped"}
+
+
+def test_wrong_url_that_answers_but_is_no_web_api(env: dict[str, str]) -> None:
+    server = NotDataverse()
+    try:
+        report = run_preflight(config_of(env, DATAVERSE_URL=server.url))
+    finally:
+        server.close()
+    _assert_not_a_web_api(report, server.url)
+    assert "404 Not Found" in report.get("dataverse").detail  # type: ignore[union-attr]
+
+
+def test_wrong_url_pointing_at_a_storage_endpoint(env: dict[str, str], azurite: Azurite) -> None:
+    # The blob service's host (DATAVERSE_URL must be an origin): storage answers with its own XML error.
+    blob = next(part.split("=", 1)[1] for part in azurite.connection_string.split(";")
+                if part.startswith("BlobEndpoint="))
+    url = blob.rstrip("/").rsplit("/", 1)[0]
+    report = run_preflight(config_of(env, DATAVERSE_URL=url))
+    _assert_not_a_web_api(report, url)
+    assert "ResourceNotFound" in report.get("dataverse").detail  # type: ignore[union-attr]
+
+
+def test_whoami_forbidden_points_at_the_application_user(env: dict[str, str], emu: Emulator) -> None:
+    emu.faults.add(Fault("forbidden", path="^WhoAmI", times=None))
+    report = run_preflight(config_of(env))
+    check = report.get("dataverse")
+    assert check is not None
+    assert check.status is CheckStatus.FAILED
+    assert "may not use this environment (HTTP 403 0x80072560: The user is not a member" in check.detail
+    assert "New app user" in check.fix
+    assert "security group" in check.fix
+    assert {statuses(report)[name] for name in DATAVERSE_CHECKS} == {"skipped"}
+    assert statuses(report)["storage"] == "ok"
+
+
+def test_token_acquisition_failure_points_at_the_credentials(env: dict[str, str], emu: Emulator) -> None:
+    """msal against a loopback token endpoint that refuses the client (invalid_client): no token, so
+    the identity side is named, not Dataverse. Nothing leaves 127.0.0.1 (LoopbackSession refuses any
+    other host), and the secret appears nowhere in the report."""
+    from functions.dataverse import DataverseClient, MsalTokenProvider
+    from tests.dataverse.test_auth import LoopbackSession, TokenServer
+
+    secret = "never-in-a-report-0123456789"
+    config = config_of(env, DATAVERSE_AUTH="client_secret", DATAVERSE_TENANT_ID="tenant1",
+                       DATAVERSE_CLIENT_ID="00000000-0000-0000-0000-0000000000aa",
+                       DATAVERSE_CLIENT_SECRET=secret)
+    server = TokenServer()
+    server.fail_with = {"error": "invalid_client",
+                        "error_description": "AADSTS7000215: Invalid client secret provided."}
+    try:
+        provider = MsalTokenProvider(client_id="00000000-0000-0000-0000-0000000000aa",
+                                     client_credential=secret, scope=config.dataverse.scope,
+                                     authority="https://login.test/tenant1",
+                                     http_client=LoopbackSession(server.port), instance_discovery=False)
+        with DataverseClient(emu.api_url, provider, timeout=10, max_retries=0) as client:
+            report = run_preflight(config, client=client)
+    finally:
+        server.close()
+    check = report.get("dataverse")
+    assert check is not None
+    assert check.status is CheckStatus.FAILED
+    assert f"could not get a token for {config.dataverse.scope} (invalid_client" in check.detail
+    assert "AADSTS7000215" in check.detail
+    assert "DATAVERSE_CLIENT_SECRET" in check.fix
+    assert "Key Vault" in check.fix
+    assert {statuses(report)[name] for name in DATAVERSE_CHECKS} == {"skipped"}
+    assert len(server.token_requests) >= 1
+    assert emu.counters.requests.get("function", 0) == 0  # WhoAmI never reached Dataverse
+    assert secret not in json.dumps(report.to_dict()) + report.render()
+
+
 # ------------------------------------------------------------------------------- storage
 
 
@@ -267,6 +373,55 @@ def test_storage_unreachable(env: dict[str, str]) -> None:
     assert "STATE_STORAGE_CONNECTION" in check.fix
     assert statuses(report)["dataverse"] == "ok"  # storage is no prerequisite of Dataverse
     assert key not in json.dumps(report.to_dict())
+
+
+def _with_key(connection: str, key: str) -> str:
+    real = connection.split("AccountKey=")[1].split(";")[0]
+    return connection.replace(real, key)
+
+
+def test_storage_wrong_account_key_is_refused(env: dict[str, str], azurite: Azurite) -> None:
+    """Live Azurite, the right account, a wrong key: 403 -> the role/credentials fix, key redacted."""
+    key = "d3Jvbmcta2V5LWZvci10aGUtYWNjb3VudA=="
+    report = run_preflight(config_of(env, STATE_STORAGE_CONNECTION=_with_key(azurite.connection_string, key)))
+    check = report.get("storage")
+    assert check is not None
+    assert check.status is CheckStatus.FAILED
+    assert "table storage refused access (HTTP 403" in check.detail
+    assert "'Storage Table Data Contributor' role" in check.fix
+    assert "connection string's key" in check.fix
+    assert statuses(report)["dataverse"] == "ok"
+    assert key not in json.dumps(report.to_dict()) + report.render()
+
+
+def test_queue_refused_while_tables_work(env: dict[str, str], azurite: Azurite) -> None:
+    """Tables reachable (the app has the table role), the run-request queue refused (wrong key, as
+    when the identity lacks the queue role): storage fails with the queue fix."""
+    from azure.data.tables import TableServiceClient
+
+    from functions.state.tables import ScanTables
+
+    key = "d3Jvbmcta2V5LWZvci10aGUtcXVldWU="
+    tables = ScanTables(TableServiceClient.from_connection_string(azurite.connection_string), "dval")
+    config = config_of(env, STATE_STORAGE_CONNECTION=_with_key(azurite.connection_string, key))
+    check = only(config, "storage", tables=tables)
+    assert check.status is CheckStatus.FAILED, check
+    assert "tables reachable" in check.detail
+    assert "queue storage (run requests) not usable" in check.detail
+    assert "not usable: ClientAuthenticationError: Server failed to authenticate" in check.detail
+    assert "'Storage Queue Data Contributor' role" in check.fix
+    assert key not in check.detail + check.fix
+
+
+def test_queue_endpoint_that_is_no_queue_service(env: dict[str, str], azurite: Azurite) -> None:
+    connection = azurite.connection_string
+    queue = next(p for p in connection.split(";") if p.startswith("QueueEndpoint="))
+    blob = next(p for p in connection.split(";") if p.startswith("BlobEndpoint="))
+    wrong = connection.replace(queue, "QueueEndpoint=" + blob.split("=", 1)[1])
+    check = only(config_of(env, STATE_STORAGE_CONNECTION=wrong), "storage")
+    assert check.status is CheckStatus.FAILED, check
+    assert "queue storage (run requests) not usable" in check.detail
+    assert "unexpected error" not in check.detail
 
 
 def test_storage_not_configured(env: dict[str, str]) -> None:
@@ -336,7 +491,13 @@ def test_only_runs_the_check_and_its_prerequisites(env: dict[str, str]) -> None:
     report = run_preflight(config_of(env), only=["privileges"])
     assert [c.name for c in report.checks] == ["config", "dataverse", "privileges"]
     report = run_preflight(config_of(env), only=["nonsense"])
-    assert statuses(report) == {"config": "failed", "nonsense": "failed"} or not report.ok
+    # An unknown name runs nothing else and fails on its own, with the valid names as the fix.
+    assert statuses(report) == {"nonsense": "failed"}
+    assert not report.ok
+    check = report.get("nonsense")
+    assert check is not None
+    assert "unknown check 'nonsense'" in check.detail
+    assert all(name in check.fix for name in CHECK_NAMES)
 
 
 def test_a_broken_collaborator_becomes_a_failed_check(env: dict[str, str]) -> None:
