@@ -117,3 +117,14 @@ def test_jwt_settings_are_split_and_jwks_must_be_https() -> None:
 def test_unknown_api_auth_mode_is_named() -> None:
     with pytest.raises(ConfigError, match=r"^API_AUTH:"):
         load_config({"DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "API_AUTH": "basic"})
+
+
+@pytest.mark.parametrize(("value", "enabled"), [(None, False), ("True", True), ("true", True),
+                                                ("False", False), ("1", False), ("nonsense", False)])
+def test_website_auth_enabled_is_read_and_never_a_config_error(value: str | None, enabled: bool) -> None:
+    # WEBSITE_AUTH_ENABLED is injected by App Service when App Service Authentication is on; only "true"
+    # (any case) counts, and an odd value must not stop the timer or the worker from loading the config.
+    env = {"DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "API_AUTH": "platform"}
+    if value is not None:
+        env["WEBSITE_AUTH_ENABLED"] = value
+    assert load_config(env).api.platform_auth_enabled is enabled
