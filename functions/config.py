@@ -138,7 +138,9 @@ class ProfileSourceConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: ProfileSourceKind = ProfileSourceKind.FILE
-    file: str | None = Field(default=None, description="Local path, blob URL or blob://<container>/<name>")
+    # repr=False: a blob URL may carry a SAS token, and a config object can end up in a log line.
+    file: str | None = Field(default=None, repr=False,
+                             description="Local path, blob URL or blob://<container>/<name>")
     file_format: Literal["jsonl", "csv"] | None = None
     storage_connection: SecretStr | None = None
     storage_account_url: str | None = None

@@ -128,3 +128,13 @@ def test_website_auth_enabled_is_read_and_never_a_config_error(value: str | None
     if value is not None:
         env["WEBSITE_AUTH_ENABLED"] = value
     assert load_config(env).api.platform_auth_enabled is enabled
+
+
+def test_a_sas_token_in_the_profile_file_never_shows_in_the_config_repr() -> None:
+    config = load_config({
+        "DATAVERSE_URL": "https://contoso.crm4.dynamics.com",
+        "PROFILE_FILE": "https://acct.blob.core.windows.net/c/p.jsonl?sv=2022&sig=SECRETSIG",
+    })
+    assert "SECRETSIG" not in repr(config)
+    assert "SECRETSIG" not in str(config)
+    assert config.profiles.file.endswith("sig=SECRETSIG")
