@@ -34,10 +34,11 @@ serve: install
 	$(BIN)/python -m localdev.serve
 
 # The Dataverse emulator on its own, for poking at it with curl or pointing `python -m functions` at it.
+# Depends on install (not only the venv): the README's hand section then runs the pinned Azurite.
 EMULATOR_PORT ?= 5555
 EMULATOR_CONTACTS ?= 2000
 EMULATOR_SEED ?= 1
-emulator: $(PY_STAMP)
+emulator: install
 	$(BIN)/python -m dataverse_emulator --port $(EMULATOR_PORT) --contacts $(EMULATOR_CONTACTS) --seed $(EMULATOR_SEED)
 
 bench: install

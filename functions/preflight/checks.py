@@ -203,8 +203,8 @@ def _check_config(ctx: _Context) -> Check:
 def config_error_report(message: str) -> PreflightReport:
     """The report when the app settings do not even load: config failed, everything else skipped."""
     checks = [Check("config", CheckStatus.FAILED, message,
-                    "Fix the app settings named above (Function App → Settings → Environment variables; "
-                    "locally your shell or local.settings.json) and run again.")]
+                    "Fix the app settings named above in the environment (export ...) or, in Azure, the "
+                    "Function App's app settings (Settings → Environment variables), and run again.")]
     checks += [Check(name, CheckStatus.SKIPPED, "not run: config did not pass") for name in CHECK_NAMES[1:]]
     return PreflightReport(checks)
 
@@ -251,18 +251,31 @@ def _check_storage(ctx: _Context) -> Check:
     detail = f"tables reachable ({where}); prefix {config.scan.state_table_prefix}"
     queue = _probe_queue(config)
     if queue is not None:
-        return Check("storage", CheckStatus.FAILED, f"{detail}\n{queue}", _storage_access_fix("Queue"))
+        problem, fix = queue
+        return Check("storage", CheckStatus.FAILED, f"{detail}\n{problem}", fix)
     return Check("storage", CheckStatus.OK, detail)
 
 
-def _probe_queue(config: AppConfig) -> str | None:
-    """The run-request queue's endpoint, when configured: None when reachable, else what failed."""
+_QUEUE_ENDPOINT = ("the queue endpoint (STATE_QUEUE_ACCOUNT_URL, https://<account>.queue.core.windows.net, "
+                   "or the QueueEndpoint of STATE_STORAGE_CONNECTION)")
+
+
+def _probe_queue(config: AppConfig) -> tuple[str, str] | None:
+    """The run-request queue's endpoint, when configured: None when usable, else (what failed, fix).
+
+    Only a refusal (401/403) suggests roles or keys; any other answer or failure says what kind it was.
+    """
     if config.storage_queue_url is None and config.storage_connection is None:
         return None
     try:
         from azure.storage.queue import QueueServiceClient
     except ImportError:  # the queue package arrives with the settings API; nothing to probe before
         return None
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+
+    def failed(exc: BaseException, kind: str) -> str:
+        return f"queue storage (run requests) not usable: {type(exc).__name__}: {_short(exc)} ({kind})"
+
     try:
         if config.storage_queue_url:
             from azure.identity import DefaultAzureCredential
@@ -273,8 +286,33 @@ def _probe_queue(config: AppConfig) -> str | None:
             queues = QueueServiceClient.from_connection_string(config.storage_connection.get_secret_value())
         next(queues.list_queues(results_per_page=1, retry_total=0, connection_timeout=5,
                                 read_timeout=10).by_page(), None)
-    except Exception as exc:  # a probe: whatever fails (SDK error, an endpoint that is no queue service)
-        return f"queue storage (run requests) not usable: {type(exc).__name__}: {_short(exc)}"
+    except (ClientAuthenticationError, HttpResponseError) as exc:
+        status = exc.status_code
+        if status in (401, 403) or (status is None and isinstance(exc, ClientAuthenticationError)):
+            why = f"HTTP {status}: access refused" if status else "credentials refused"
+            return failed(exc, why), _storage_access_fix("Queue")
+        code = getattr(exc, "error_code", None)
+        code = getattr(code, "value", code)  # the storage SDKs give an enum
+        answered = f"HTTP {status}{f' {code}' if code else ''}"
+        if status == 400:
+            return (failed(exc, f"the service answered {answered}: an API version it does not support, or "
+                            "not a queue endpoint"),
+                    f"Check {_QUEUE_ENDPOINT} points at a queue service. Locally with Azurite: run the "
+                    "pinned node_modules/.bin/azurite with --skipApiVersionCheck (as `make serve` and the "
+                    "tests do), not an unpinned `npx azurite`.")
+        if status in (404, 405):
+            return (failed(exc, f"the service answered {answered}: not a queue endpoint"),
+                    f"Check {_QUEUE_ENDPOINT} points at a queue service.")
+        return (failed(exc, f"the service answered {answered}"),
+                f"Try again in a few minutes; if it persists, check {_QUEUE_ENDPOINT} and the storage "
+                "account's state in the Azure portal.")
+    except (ServiceRequestError, ValueError) as exc:
+        return (failed(exc, "unreachable"),
+                f"Check {_QUEUE_ENDPOINT} and that the storage account's networking (firewall, private "
+                "endpoint) allows the Function App; locally, that Azurite is running.")
+    except Exception as exc:  # a probe: whatever else fails (SDK error, an endpoint that is no queue service)
+        return (failed(exc, "unexpected answer"),
+                f"Check {_QUEUE_ENDPOINT} points at an Azure Storage queue service.")
     return None
 
 
@@ -656,6 +694,16 @@ class _HeadSnapshot:
                 stream, raw = source._open()
                 header = 1 if self.format == "csv" else 0  # a CSV file starts with its header line
                 return io.BufferedReader(_LimitedLines(stream, rows + header)), raw
+
+            def _log_summary(self) -> None:  # a sample, not the snapshot: say so
+                stats = self.stats
+                log.info("profile file check: sampled the first %d row(s) of %s (at most %d): %d valid "
+                         "profile(s), %d malformed", stats.rows_read, self.location.split("?", 1)[0], rows,
+                         stats.profiles_loaded, sum(stats.rows_malformed.values()))
+                if stats.rows_malformed:
+                    log.warning("profile file check: malformed rows in the sample %s, first at lines %s",
+                                dict(stats.rows_malformed),
+                                [line for line, _, _ in stats.malformed_examples[:5]])
 
         self._head = _Head(source.location, format=source.format)
 

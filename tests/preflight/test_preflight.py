@@ -410,6 +410,7 @@ def test_queue_refused_while_tables_work(env: dict[str, str], azurite: Azurite) 
     assert "queue storage (run requests) not usable" in check.detail
     assert "not usable: ClientAuthenticationError: Server failed to authenticate" in check.detail
     assert "'Storage Queue Data Contributor' role" in check.fix
+    assert "HTTP 403: access refused" in check.detail
     assert key not in check.detail + check.fix
 
 
@@ -422,6 +423,64 @@ def test_queue_endpoint_that_is_no_queue_service(env: dict[str, str], azurite: A
     assert check.status is CheckStatus.FAILED, check
     assert "queue storage (run requests) not usable" in check.detail
     assert "unexpected error" not in check.detail
+    # Not a permission problem: no role or key advice, but the endpoint to check.
+    assert "Data Contributor" not in check.fix
+    assert "QueueEndpoint" in check.fix
+
+
+class _RejectsApiVersion(BaseHTTPRequestHandler):
+    """Answers like Azurite 3.35.0 started without --skipApiVersionCheck to a newer SDK."""
+
+    def do_GET(self) -> None:
+        body = (b'<?xml version="1.0" encoding="utf-8"?><Error><Code>InvalidHeaderValue</Code><Message>'
+                b"The API version 2099-01-01 is not supported by Azurite.</Message></Error>")
+        self.send_response(400)
+        self.send_header("x-ms-error-code", "InvalidHeaderValue")
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_queue_answering_400_is_not_blamed_on_roles(env: dict[str, str], azurite: Azurite) -> None:
+    """An `npx azurite` without --skipApiVersionCheck answers the queue listing with 400: the check says
+    what the service answered and how to fix that, not to assign a role."""
+    from azure.data.tables import TableServiceClient
+
+    from functions.state.tables import ScanTables
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RejectsApiVersion)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        connection = azurite.connection_string
+        queue = next(p for p in connection.split(";") if p.startswith("QueueEndpoint="))
+        wrong = connection.replace(queue, f"QueueEndpoint=http://127.0.0.1:{server.server_port}/devstoreaccount1")
+        tables = ScanTables(TableServiceClient.from_connection_string(connection), "dval")
+        check = only(config_of(env, STATE_STORAGE_CONNECTION=wrong), "storage", tables=tables)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check.status is CheckStatus.FAILED, check
+    assert "tables reachable" in check.detail
+    assert "HTTP 400 InvalidHeaderValue" in check.detail
+    assert "API version" in check.detail
+    assert "Data Contributor" not in check.fix
+    assert "role" not in check.fix
+    assert "--skipApiVersionCheck" in check.fix
+
+
+def test_queue_unreachable_says_so(env: dict[str, str], azurite: Azurite) -> None:
+    connection = azurite.connection_string
+    queue = next(p for p in connection.split(";") if p.startswith("QueueEndpoint="))
+    wrong = connection.replace(queue, f"QueueEndpoint=http://127.0.0.1:{closed_port()}/devstoreaccount1")
+    check = only(config_of(env, STATE_STORAGE_CONNECTION=wrong), "storage")
+    assert check.status is CheckStatus.FAILED, check
+    assert "(unreachable)" in check.detail
+    assert "Data Contributor" not in check.fix
 
 
 def test_storage_not_configured(env: dict[str, str]) -> None:
