@@ -35,6 +35,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from functions.api.http import AmbiguousHeader, Headers
 from functions.config import ApiAuthMode, ApiConfig
 
 log = logging.getLogger(__name__)
@@ -186,24 +187,20 @@ def _require(principal: Principal, api: ApiConfig, need: Role) -> None:
 
 
 class _Headers:
-    """Case-insensitive view of the request headers. A name given twice with different values (possible
-    with a plain dict) is ambiguous, and ambiguity about credentials is refused."""
+    """The request headers (``functions.api.http.Headers``) under the credential policy: a name given
+    twice with different values is ambiguous, and ambiguity about credentials is refused (401)."""
 
     def __init__(self, headers: Mapping[str, str]) -> None:
-        self._values: dict[str, list[str]] = {}
-        for name, value in headers.items():
-            self._values.setdefault(str(name).strip().lower(), []).append(str(value))
+        self._headers = Headers(headers)
 
     def has(self, name: str) -> bool:
-        return name in self._values
+        return name in self._headers
 
     def get(self, name: str, **error: Any) -> str | None:
-        values = self._values.get(name)
-        if not values:
-            return None
-        if len(set(values)) > 1:
-            raise Unauthenticated(f"the {name} header is given more than once", **error)
-        return values[0]
+        try:
+            return self._headers.single(name)
+        except AmbiguousHeader:
+            raise Unauthenticated(f"the {name} header is given more than once", **error) from None
 
 
 # ----------------------------------------------------------------------------------------------- key

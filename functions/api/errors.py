@@ -9,18 +9,34 @@ in a response or a log line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "ApiError", "field_error", "problem_body"]
+__all__ = ["MAX_FIELD_CHARS", "PROBLEM_MEDIA_TYPE", "ApiError", "field_error", "problem_body", "safe_field"]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+#: Longest field path shown as given; longer ones are cut (a member name is the client's text).
+MAX_FIELD_CHARS = 200
+# Control characters, and surrogates (a lone one arrives as a JSON "\ud800" escape and is no valid
+# Unicode: it could not even be encoded as UTF-8).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def safe_field(field: str) -> str:
+    """A field path fit to show and to encode: unprintable characters and surrogates become ``?``, and
+    a path longer than ``MAX_FIELD_CHARS`` is cut (with ``...``)."""
+    text = _UNPRINTABLE.sub("?", str(field))
+    return text if len(text) <= MAX_FIELD_CHARS else text[:MAX_FIELD_CHARS] + "..."
+
+
 def field_error(field: str, reason: str) -> dict[str, str]:
     """One entry of a problem's ``errors``: the dotted path of the bad input and why it is bad."""
-    return {"field": field, "reason": reason}
+    return {"field": safe_field(field), "reason": _SURROGATE.sub("?", str(reason))}
 
 
 class ApiError(Exception):
@@ -41,11 +57,11 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(detail)
         self.status = int(status)
-        self.detail = detail
         self.errors = [
             field_error(str(e["field"]), str(e["reason"])) if isinstance(e, Mapping) else field_error(*e)
             for e in errors
         ]
+        self.detail = _SURROGATE.sub("?", detail)
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 

@@ -9,7 +9,8 @@ Input rules (each refusal is an :class:`~functions.api.errors.ApiError` naming t
 * query: only the parameters a route declares (plus ``code``, the function key the host reads) → else 400;
   a declared parameter given twice → 400.
 * body: ``Content-Type`` must be ``application/json`` or ``application/merge-patch+json`` with no
-  parameter but ``charset=utf-8`` → else 415; more than 64 KiB (by ``Content-Length`` or actually
+  parameter but ``charset=utf-8`` (or ``utf8``, any case, optionally quoted) → else 415; a
+  ``Content-Encoding`` other than ``identity`` → 415; more than 64 KiB (by ``Content-Length`` or actually
   received) → 413; not UTF-8, not JSON, duplicate object keys, ``NaN``/``Infinity``, numbers that are not
   finite, nesting deeper than 64 → 400.
 """
@@ -31,6 +32,7 @@ __all__ = [
     "IF_MATCH_PATTERN",
     "JSON_MEDIA_TYPES",
     "MAX_BODY_BYTES",
+    "AmbiguousHeader",
     "ApiRequest",
     "ApiResponse",
     "Headers",
@@ -46,27 +48,56 @@ _MAX_DEPTH = 64
 
 
 class Headers(Mapping[str, str]):
-    """Case-insensitive, read-only request headers (names lower-cased)."""
+    """Case-insensitive, read-only request headers (names lower-cased), the one header class of the API.
+
+    Policy for a name given more than once (possible from a plain list, or a dict whose keys differ only
+    in case): every value is kept. ``headers[name]`` / ``get`` join them with ``", "`` as HTTP does for
+    list-valued headers (RFC 9110 5.3), so ``If-Match: a`` + ``If-Match: b`` reads as ``a, b``;
+    :meth:`single` is for headers that must not be ambiguous (credentials): it returns the value only
+    when all values agree, and raises :class:`AmbiguousHeader` otherwise."""
 
     def __init__(self, source: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        self._values: dict[str, list[str]] = {}
+        if isinstance(source, Headers):
+            self._values = {name: list(values) for name, values in source._values.items()}
+            return
         items = source.items() if isinstance(source, Mapping) else source
-        self._data: dict[str, str] = {}
         for name, value in items:
-            key = str(name).strip().lower()
-            # The same header twice (only possible from a plain list): join as HTTP does.
-            self._data[key] = f"{self._data[key]}, {value}" if key in self._data else str(value)
+            self._values.setdefault(str(name).strip().lower(), []).append(str(value))
 
     def __getitem__(self, name: str) -> str:
-        return self._data[name.lower()]
+        return ", ".join(self._values[name.lower()])
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+        return iter(self._values)
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._values)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._data
+        return isinstance(name, str) and name.lower() in self._values
+
+    def values_of(self, name: str) -> list[str]:
+        """Every value given for ``name`` (empty when absent)."""
+        return list(self._values.get(name.lower(), ()))
+
+    def single(self, name: str) -> str | None:
+        """The value of ``name`` (None when absent); :class:`AmbiguousHeader` when it was given more than
+        once with different values."""
+        values = self._values.get(name.lower())
+        if not values:
+            return None
+        if len(set(values)) > 1:
+            raise AmbiguousHeader(name)
+        return values[0]
+
+
+class AmbiguousHeader(ValueError):
+    """A header that must be unambiguous was given more than once with different values."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the {name} header is given more than once")
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -145,6 +176,7 @@ class ApiRequest:
         """The body as JSON, read under the rules in the module docstring."""
         self._check_length()
         _check_media_type(self.headers.get("content-type"), media_types)
+        _check_content_encoding(self.headers.get("content-encoding"))
         if not self.body:
             raise ApiError(400, "a JSON request body is required", errors=[("", "the body is empty")])
         return parse_json(self.body)
@@ -180,6 +212,17 @@ def _check_media_type(value: str | None, media_types: tuple[str, ...]) -> None:
         charset = param_value.strip().strip('"').lower()
         if name.strip().lower() != "charset" or charset not in ("utf-8", "utf8"):
             raise unsupported
+
+
+def _check_content_encoding(value: str | None) -> None:
+    """Only an unencoded body is read: a ``Content-Encoding`` other than ``identity`` (gzip, br, ...)
+    is a 415 naming the header, rather than compressed bytes refused as "not UTF-8"."""
+    if value is None:
+        return
+    codings = [part.strip().lower() for part in value.split(",")]
+    if any(coding not in ("", "identity") for coding in codings):
+        raise ApiError(415, "the request body must not be compressed (Content-Encoding: identity only)",
+                       errors=[("Content-Encoding", "must be absent or identity")])
 
 
 class _DuplicateKey(ValueError):
@@ -257,11 +300,27 @@ class ApiResponse:
     body: Any = None  # JSON-able; None = no body
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
+    _encoded: bytes | None = field(default=None, repr=False, compare=False)
+
+    def encode(self) -> bytes:
+        """Serialise the body now (``routing.handle`` does, inside its protection) and keep the bytes."""
+        self._encoded = self.body_bytes()
+        return self._encoded
 
     def body_bytes(self) -> bytes:
+        """The body as UTF-8 JSON. Text that is not valid Unicode (a lone surrogate that came in as a
+        ``\\ud800`` escape) is written as a JSON escape instead, so this never raises
+        ``UnicodeEncodeError``; ``routing.handle`` serialises inside its protection anyway."""
+        if self._encoded is not None:
+            return self._encoded
         if self.body is None:
             return b""
-        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+        try:
+            return json.dumps(self.body, ensure_ascii=False, separators=(",", ":"),
+                              default=str).encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(self.body, ensure_ascii=True, separators=(",", ":"),
+                              default=str).encode("ascii")
 
     @classmethod
     def json(cls, status: int, body: Any, headers: Mapping[str, str] | None = None) -> ApiResponse:

@@ -84,11 +84,17 @@ class RunRecord(BaseModel):
     finished_at: str | None = None
     message: str | None = None
     requested_by: str | None = None
-    counters: dict[str, int] | None = Field(default=None, description="in_scope, flagged, unflagged, ...")
+    # int | float: a record written by another version (or by hand) may hold a non-integer count; it is
+    # still shown rather than breaking the list it is in.
+    counters: dict[str, int | float] | None = Field(default=None,
+                                                    description="in_scope, flagged, unflagged, ...")
 
 
 class RunList(BaseModel):
     runs: list[RunRecord] = Field(description="Newest first.")
+    skipped: int | None = Field(default=None, ge=1, description="Present when stored records among the "
+                                "newest could not be read (not JSON, or not a run record): how many were "
+                                "left out; the log names them.")
 
 
 class RunRequest(BaseModel):
@@ -133,6 +139,9 @@ class Status(BaseModel):
     next_scheduled_run: str | None = Field(description="Next timer occurrence (UTC); null when disabled.")
     active_run: RunRecord | None = Field(description="The run that is running or queued, if any.")
     last_runs: list[RunRecord] = Field(description="Up to 5 most recent runs, short form, newest first.")
+    runs_skipped: int | None = Field(default=None, ge=1, description="Present when recent run records "
+                                     "could not be read: how many were left out of last_runs and "
+                                     "last_error.")
     last_error: LastError | None = Field(description="The most recent failed run among the last 20.")
     settings: SettingsVersion
 
@@ -175,16 +184,23 @@ class AuditEntry(BaseModel):
     id: str = Field(description="Entry id (sorts newest first).")
     at: str | None = Field(description="When (UTC, ISO 8601 with milliseconds).")
     who: AuditWho
-    action: str = Field(description="settings.update, settings.enable, settings.disable, run.request")
+    action: str = Field(description="settings.update, settings.enable, settings.disable, settings.repair "
+                                    "(If-Match: * over stored settings that no longer validated), "
+                                    "run.request")
     request_id: str | None = Field(default=None, description="The request that made the change.")
     changes: dict[str, AuditChange | dict[str, Any]] = Field(
         description="Dotted path of each changed member (\"matching.employer_same_score\") -> its old and "
                     "new value; {\"omitted\": true} per path when the values were too large to keep.")
     truncated: bool = Field(default=False, description="True when the values did not fit and were omitted.")
+    invalid_fields: list[str] | None = Field(
+        default=None, description="settings.repair: the fields of the stored document that no longer "
+                                  "validated (names only, never their values).")
 
 
 class AuditList(BaseModel):
     entries: list[AuditEntry] = Field(description="Newest first.")
+    skipped: int | None = Field(default=None, ge=1, description="Present when stored entries among the "
+                                "newest could not be read: how many were left out.")
 
 
 def short_run(record: dict[str, Any]) -> dict[str, Any]:

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 from pydantic import ValidationError
 
-from functions.api.auth import Role
+from functions.api.auth import Role, principal_summary
 from functions.api.errors import ApiError
 from functions.api.http import ApiResponse
 from functions.api.models import ContactValidation, RunList, RunRecord, RunRequest, short_run
 from functions.api.routing import API_PREFIX, BODY_ERRORS, COMMON, Call, QueryParam, Reply, route
 from functions.pipeline.requests import RunAlreadyActive, request_run
 from functions.settings import effective_config
-from functions.settings.model import GUID_PATTERN, errors_from
+from functions.settings.model import GUID, GUID_PATTERN, errors_from
 from functions.state.contacts import ContactStates
+from functions.state.runs import PARTITION as RUNS_PARTITION
 from functions.state.runs import RUN_ID_PATTERN, RunRecords, is_run_id
 
-__all__: list[str] = []
+__all__ = ["readable_runs", "run_record"]
 
 log = logging.getLogger("functions.api")
-
-_GUID = re.compile(GUID_PATTERN, re.ASCII)
 
 
 @route(
@@ -49,12 +47,11 @@ def request_run_now(call: Call) -> ApiResponse:
         raise ApiError(400, "invalid run request",
                        errors=[(e.field, e.reason) for e in errors_from(exc)]) from None
     services = call.services
-    stored = services.store.current(services.defaults)
-    assert stored.settings is not None
-    if not stored.settings.enabled:
+    settings = services.store.current(services.defaults).require()
+    if not settings.enabled:
         raise ApiError(409, "data validation is disabled: enable it first (PATCH /api/settings)",
                        errors=[("enabled", "is false")])
-    effective = effective_config(call.config, stored.settings).config
+    effective = effective_config(call.config, settings).config
     try:
         record = request_run(effective, services.tables, services.queue, trigger="api",
                              dry_run=wanted.dry_run, requested_by=call.principal.name[:256])
@@ -62,9 +59,10 @@ def request_run_now(call: Call) -> ApiResponse:
         raise ApiError(409, f"a run is already {exc.status}: wait for it to finish",
                        errors=[("", f"run {exc.run_id} is {exc.status}")],
                        extra={"active_run": exc.run_id}) from None
+    who = principal_summary(call.principal)
     try:
-        services.audit.record(who_id=call.principal.id, who_name=call.principal.name,
-                              auth=call.principal.auth, action="run.request", old=None,
+        services.audit.record(who_id=who["id"], who_name=who["name"], auth=who["auth"],
+                              action="run.request", old=None,
                               new={"run_id": record["run_id"], "dry_run": record.get("dry_run")},
                               request_id=call.request.request_id)
     except Exception:
@@ -86,9 +84,40 @@ _LIMIT_RUNS = QueryParam("limit", 1, 100, 20, "How many runs, newest first (1-10
 )
 def list_runs(call: Call) -> ApiResponse:
     limit = _LIMIT_RUNS.read(call.query)
-    runs = RunRecords(call.services.tables.runs).latest(limit)
-    body = RunList(runs=[RunRecord.model_validate(short_run(r)) for r in runs])
+    runs, skipped = readable_runs(call.services.tables, limit)
+    body = RunList(runs=[RunRecord.model_validate(short_run(r)) for r in runs], skipped=skipped or None)
     return ApiResponse.json(200, body.model_dump(mode="json", exclude_none=True))
+
+
+def run_record(record: object) -> RunRecord | None:
+    """``record`` as a (short) ``RunRecord``; None when it is not one (logged)."""
+    try:
+        if not isinstance(record, dict):
+            raise TypeError("not a JSON object")
+        return RunRecord.model_validate(short_run(record))
+    except (TypeError, ValueError) as exc:  # ValidationError is a ValueError
+        run_id = record.get("run_id") if isinstance(record, dict) else None
+        log.warning("run record %r is not readable (%s); left out", str(run_id)[:64], type(exc).__name__)
+        return None
+
+
+def readable_runs(tables: Any, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The newest ``limit`` run records that read as run records, and how many among them did not (a
+    record that is not JSON, or whose members have the wrong types, is left out, not fatal)."""
+    out: list[dict[str, Any]] = []
+    skipped = 0
+    for entity in RunRecords(tables.runs).store.partition(RUNS_PARTITION):
+        try:
+            record = json.loads(entity.get("record") or "")
+        except (TypeError, ValueError):
+            record = None
+        if run_record(record) is None:
+            skipped += 1
+        else:
+            out.append(record)
+        if len(out) + skipped >= limit:
+            break
+    return out, skipped
 
 
 @route(
@@ -103,10 +132,21 @@ def get_run(call: Call) -> ApiResponse:
     if not RUN_ID_PATTERN.fullmatch(run_id):
         raise ApiError(400, "invalid run id", errors=[("run_id", "must look like 20260101T020000Z-1a2b3c4d")])
     # The pattern's shape but no real time (month 13): no such run.
-    record = RunRecords(call.services.tables.runs).get(run_id) if is_run_id(run_id) else None
+    try:
+        record = RunRecords(call.services.tables.runs).get(run_id) if is_run_id(run_id) else None
+    except (TypeError, ValueError):  # stored, but not JSON
+        log.warning("run record %s is not JSON (%s)", run_id, call.request.request_id)
+        return ApiResponse.json(200, {"run_id": run_id, "status": "unreadable",
+                                      "message": "the stored run record is not valid JSON"})
     if record is None:
         raise ApiError(404, "no run with this id")
-    return ApiResponse.json(200, RunRecord.model_validate(record).model_dump(mode="json"))
+    try:
+        body = RunRecord.model_validate(record).model_dump(mode="json")
+    except ValidationError:
+        # Written by another version or by hand: shown as stored rather than not at all.
+        log.warning("run record %s does not match the run record schema; shown as stored", run_id)
+        body = record
+    return ApiResponse.json(200, body)
 
 
 @route(
@@ -118,7 +158,7 @@ def get_run(call: Call) -> ApiResponse:
 )
 def get_contact_validation(call: Call) -> ApiResponse:
     contact_id = call.request.route_params.get("contact_id", "")
-    if not _GUID.fullmatch(contact_id):
+    if not GUID.fullmatch(contact_id):
         raise ApiError(400, "invalid contact id",
                        errors=[("contact_id", "must be a GUID (8-4-4-4-12 hexadecimal digits)")])
     state = ContactStates(call.services.tables.contacts).get(contact_id.lower())

@@ -10,25 +10,29 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from functions.api.auth import Role
+from functions.api.context import Services
 from functions.api.errors import ApiError
 from functions.api.http import IF_MATCH_PATTERN, ApiRequest, ApiResponse
-from functions.api.models import AuditList, EnableResponse, Health, RunRecord, Status, short_run
+from functions.api.models import AuditEntry, AuditList, EnableResponse, Health, RunRecord, Status
 from functions.api.openapi import openapi_document
+from functions.api.routes_runs import readable_runs, run_record
 from functions.api.routing import API_PREFIX, BODY_ERRORS, COMMON, Call, QueryParam, Reply, route
 from functions.pipeline.requests import active_run
 from functions.pipeline.schedule import next_occurrence
-from functions.settings import Settings, SettingsValidationError, validate_patch
+from functions.settings import Settings, SettingsValidationError, profile_file_errors, validate_patch
 from functions.settings.enable import (
     EnableInProgress,
     EnableResult,
     EnableTimedOut,
     PreflightFailed,
     ProvisioningFailed,
-    check_preflight,
+    check_profile_source,
     enable,
 )
-from functions.state.runs import RunRecords, is_run_id
+from functions.state.runs import is_run_id
 from functions.state.settings_store import (
     SettingsConflict,
     SettingsStore,
@@ -62,8 +66,7 @@ def _settings_headers(etag: str) -> dict[str, str]:
 )
 def get_settings(call: Call) -> ApiResponse:
     stored = call.services.store.current(call.services.defaults)
-    assert stored.settings is not None
-    return ApiResponse.json(200, stored.settings.to_json(), _settings_headers(stored.etag))
+    return ApiResponse.json(200, stored.require().to_json(), _settings_headers(stored.etag))
 
 
 def _if_match(request: ApiRequest) -> list[str] | None:
@@ -90,7 +93,10 @@ def _if_match(request: ApiRequest) -> list[str] | None:
                 "the run and a "
                 "`Location`; if the run cannot be queued after saving, 200 with `run` null and a warning. "
                 "`If-Match: *` also repairs stored settings that no longer validate (503 otherwise): the "
-                "patch is then applied to the defaults. Any refusal changes nothing.",
+                "patch is then applied to the stored members that still validate and the defaults for "
+                "the rest (audited as settings.repair). `profile_source.file` may only be set to "
+                "blob://<container>/<name> or the PROFILE_FILE app setting (400 otherwise). Any refusal "
+                "changes nothing.",
     body="patch", body_required=True, if_match=True,
     replies=(
         Reply(200, "Saved (or nothing to change): the settings. Enabled, but the first run could not be "
@@ -100,7 +106,8 @@ def _if_match(request: ApiRequest) -> list[str] | None:
               EnableResponse, ("ETag", "Location")),
         *COMMON, *BODY_ERRORS,
         Reply(409, "Another enable is in progress in this instance; retry shortly.", "Problem"),
-        Reply(412, "`If-Match` does not match the current settings: read them again.", "Problem", ("ETag",)),
+        Reply(412, "`If-Match` does not match the current settings, or another save won the race: read "
+                   "them again (`ETag` is the current one).", "Problem", ("ETag",)),
         Reply(422, "Enabling (or changing the profile source while enabled) failed a preflight check or "
                    "provisioning; `errors` and `checks` say what to fix. Nothing was saved.", "Problem"),
         Reply(428, "`If-Match` is missing.", "Problem"),
@@ -111,7 +118,7 @@ def patch_settings(call: Call) -> ApiResponse:
     patch = call.request.json_body()
     services = call.services
     defaults = services.defaults
-    repairing = False
+    repaired: list[str] | None = None  # the invalid fields of a stored document this PATCH replaces
     try:
         stored = services.store.current(defaults)
     except StoredSettingsInvalid as exc:
@@ -119,40 +126,52 @@ def patch_settings(call: Call) -> ApiResponse:
             raise  # 503 naming the fields: only If-Match * may overwrite what nobody can read
         log.warning("repairing stored settings that no longer validate (%s)", call.request.request_id)
         stored = SettingsStore.repair_base(exc, defaults)
-        repairing = True
-    assert stored.settings is not None
+        repaired = sorted({e.field or "(document)" for e in exc.errors})
+    old = stored.require()
     if tags is not None and stored.etag not in tags:
         raise ApiError(412, "the settings changed since they were read: GET them again and retry",
                        errors=[("If-Match", "does not match the current ETag")],
                        headers=_settings_headers(stored.etag))
     try:
-        new = validate_patch(stored.settings, patch, defaults=defaults,
-                             secrets_present=services.secrets_present())
+        new = validate_patch(old, patch, defaults=defaults, secrets_present=services.secrets_present())
     except SettingsValidationError as exc:
         raise ApiError(400, "invalid settings: nothing was changed",
                        errors=[(e.field, e.reason) for e in exc.errors]) from None
-    old = stored.settings
-    if new == old and not repairing:
+    location_errors = profile_file_errors(new, old, defaults=defaults)
+    if location_errors:  # before any check reads the file: nothing leaves for a location we refuse
+        raise ApiError(400, "invalid settings: nothing was changed",
+                       errors=[(e.field, e.reason) for e in location_errors])
+    if new == old and repaired is None:
         return ApiResponse.json(200, old.to_json(), _settings_headers(stored.etag))
     if new.enabled and not old.enabled:
-        return _enable(call, stored, new)
+        return _enable(call, stored, new, repaired)
     try:
         if new.enabled and new.profile_source != old.profile_source:
-            check_preflight(call.config, new, services.tables, only=("profile_source",),
-                            field="profile_source")
+            check_profile_source(call.config, new, services.tables)
         saved = services.store.save(new, expected=stored, who=call.principal,
-                                    request_id=call.request.request_id)
+                                    request_id=call.request.request_id, repaired=repaired)
     except PreflightFailed as exc:
         raise _preflight_refusal(exc) from None
+    except EnableTimedOut:
+        log.error("checking the profile source took too long (%s); nothing saved", call.request.request_id)
+        raise ApiError(503, "checking the new profile source took too long; nothing was changed; retry",
+                       errors=[("profile_source", "the profile source check did not finish in time")]
+                       ) from None
     except SettingsConflict:
-        raise _conflict() from None
-    assert saved.settings is not None
-    return ApiResponse.json(200, saved.settings.to_json(), _settings_headers(saved.etag))
+        raise _conflict(services) from None
+    return ApiResponse.json(200, saved.require().to_json(), _settings_headers(saved.etag))
 
 
-def _conflict() -> ApiError:
+def _conflict(services: Services) -> ApiError:
+    """412 for a save that lost a race: with the ETag of what is stored now (re-read), as for a stale
+    If-Match; without one only when the stored settings cannot be read at all."""
+    headers: dict[str, str] = {}
+    try:
+        headers = _settings_headers(services.store.current(services.defaults).etag)
+    except Exception:  # invalid now, or storage failing: the 412 stands, without an ETag
+        log.warning("settings conflict: the current ETag could not be read")
     return ApiError(412, "the settings were changed by someone else meanwhile: GET them again and retry",
-                    errors=[("If-Match", "does not match the current ETag")])
+                    errors=[("If-Match", "does not match the current ETag")], headers=headers)
 
 
 def _preflight_refusal(exc: PreflightFailed) -> ApiError:
@@ -166,17 +185,17 @@ def _preflight_refusal(exc: PreflightFailed) -> ApiError:
                     errors=errors, extra={"checks": report.to_dict().get("checks", [])})
 
 
-def _enable(call: Call, stored: StoredSettings, new: Settings) -> ApiResponse:
+def _enable(call: Call, stored: StoredSettings, new: Settings, repaired: list[str] | None) -> ApiResponse:
     services = call.services
     try:
         result = enable(call.config, new, stored=stored, store=services.store, tables=services.tables,
                         queue=services.queue, client=services.client, who=call.principal,
-                        request_id=call.request.request_id)
+                        request_id=call.request.request_id, repaired=repaired)
     except EnableInProgress:
         raise ApiError(409, "an enable is in progress: wait for it to finish, then read the settings again",
                        errors=[("enabled", "an enable is in progress")]) from None
     except SettingsConflict:
-        raise _conflict() from None
+        raise _conflict(services) from None
     except PreflightFailed as exc:
         raise _preflight_refusal(exc) from None
     except ProvisioningFailed as exc:
@@ -192,10 +211,9 @@ def _enable(call: Call, stored: StoredSettings, new: Settings) -> ApiResponse:
 
 def _enabled_response(result: EnableResult) -> ApiResponse:
     saved = result.saved
-    assert saved.settings is not None
     headers = _settings_headers(saved.etag)
     run = None if result.run is None else RunRecord.model_validate(result.run)
-    body = EnableResponse(settings=saved.settings, run=run, warnings=list(result.warnings))
+    body = EnableResponse(settings=saved.require(), run=run, warnings=list(result.warnings))
     if run is None:  # saved, but not queued: the state changed, so no error status
         return ApiResponse.json(200, body.model_dump(mode="json"), headers)
     if is_run_id(run.run_id):
@@ -214,27 +232,33 @@ def _enabled_response(result: EnableResult) -> ApiResponse:
 def get_status(call: Call) -> ApiResponse:
     services = call.services
     stored = services.store.current(services.defaults)
-    settings = stored.settings
-    assert settings is not None
-    recent = RunRecords(services.tables.runs).latest(_LAST_ERROR_WINDOW)
+    settings = stored.require()
+    recent, skipped = readable_runs(services.tables, _LAST_ERROR_WINDOW)
     failed = next((r for r in recent if r.get("status") == "failed"), None)
     schedule = call.config.scan.schedule
     upcoming = next_occurrence(schedule, datetime.now(UTC)) if settings.enabled else None
-    active = active_run(services.tables)
+    try:
+        active = active_run(services.tables)
+    except (TypeError, ValueError):  # the active run's record is not JSON
+        log.warning("the active run's record is not readable (%s)", call.request.request_id)
+        active = None
     body = Status(
         enabled=settings.enabled,
         dry_run=settings.dry_run,
         schedule=schedule,
         next_scheduled_run=upcoming.isoformat(timespec="seconds") if upcoming else None,
-        active_run=RunRecord.model_validate(short_run(active)) if active else None,
-        last_runs=[RunRecord.model_validate(short_run(r)) for r in recent[:STATUS_RUNS]],
+        active_run=run_record(active) if active else None,
+        last_runs=[r for r in (run_record(r) for r in recent[:STATUS_RUNS]) if r is not None],
+        runs_skipped=skipped or None,
         last_error=None if failed is None else {
-            "run_id": failed["run_id"], "status": failed["status"],
-            "at": failed.get("finished_at") or failed.get("started_at"), "message": failed.get("message")},
+            "run_id": str(failed["run_id"]), "status": str(failed["status"]),
+            "at": _text(failed.get("finished_at") or failed.get("started_at")),
+            "message": _text(failed.get("message"))},
         settings={"version": stored.version, "updated_at": stored.updated_at,
                   "updated_by": stored.updated_by},
     )
-    return ApiResponse.json(200, body.model_dump(mode="json", exclude_none=False))
+    hidden = {"runs_skipped"} if body.runs_skipped is None else set()
+    return ApiResponse.json(200, body.model_dump(mode="json", exclude_none=False, exclude=hidden))
 
 
 # ----------------------------------------------------------------------------------------------- audit
@@ -249,8 +273,20 @@ _LIMIT_AUDIT = QueryParam("limit", 1, 100, 50, "How many entries, newest first (
 )
 def list_audit(call: Call) -> ApiResponse:
     limit = _LIMIT_AUDIT.read(call.query)
-    body = AuditList.model_validate({"entries": call.services.audit.latest(limit)})
-    return ApiResponse.json(200, body.model_dump(mode="json"))
+    entries: list[AuditEntry] = []
+    skipped = 0
+    for entry in call.services.audit.latest(limit):
+        try:
+            entries.append(AuditEntry.model_validate(entry))
+        except ValidationError:  # written by hand or by another version: left out, counted
+            log.warning("audit entry %s is not readable; left out", str(entry.get("id"))[:64])
+            skipped += 1
+    body = AuditList(entries=entries, skipped=skipped or None)
+    return ApiResponse.json(200, body.model_dump(mode="json", exclude_none=True))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 # ------------------------------------------------------------------------------------- openapi, health

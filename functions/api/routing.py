@@ -122,7 +122,8 @@ def stored_settings_invalid(exc: StoredSettingsInvalid) -> ApiError:
     fields = ", ".join(e.field or "(document)" for e in exc.errors) or "(document)"
     return ApiError(
         503, f"the stored settings are no longer valid ({fields}); repair them with PATCH /api/settings "
-             "and If-Match: * (the patch is applied to the defaults from the app settings)",
+             "and If-Match: * (the patch is applied to the stored members that are still valid, and to "
+             "the defaults from the app settings for the rest)",
         errors=[(e.field, e.reason) for e in exc.errors])
 
 
@@ -155,6 +156,14 @@ def handle(operation_id: str, request: ApiRequest, *,
         response = ApiResponse.problem(
             ApiError(500, f"unexpected error; the log has the details under request id {request.request_id}"),
             request.request_id)
+    try:
+        response.encode()  # here, so that not even serialising can end in an unhandled exception
+    except Exception:
+        log.exception("settings API: response of %s not serialisable (%s)", operation_id, request.request_id)
+        response = ApiResponse.problem(
+            ApiError(500, f"unexpected error; the log has the details under request id {request.request_id}"),
+            request.request_id)
+        response.encode()
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 

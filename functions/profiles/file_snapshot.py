@@ -8,9 +8,10 @@ a hash collision can never return the wrong person. Roughly 150-300 bytes per pr
 per key: 1,000,000 profiles take some 250-400 MB (see docs/profile-sources.md, "Limits").
 
 Row problems (bad JSON, missing ``profile_id``, wrong types, bad dates, several primary positions,
-duplicate ids, bad encoding) are counted in ``stats.rows_malformed[reason]`` with the line numbers of
-the first few, and that profile is skipped; they are never fatal. File-level problems (missing file,
-unknown format, CSV without a ``profile_id`` column) raise ``ProfileSourceError``.
+duplicate ids, bad encoding, lines over ``MAX_LINE_BYTES``) are counted in
+``stats.rows_malformed[reason]`` with the line numbers of the first few, and that profile is skipped;
+they are never fatal. File-level problems (missing file, unknown format, CSV without a ``profile_id``
+column) raise ``ProfileSourceError``.
 
 The schema is documented in docs/profile-sources.md.
 """
@@ -53,7 +54,7 @@ from .base import (
 )
 from .pdl_records import is_pdl_record, pdl_record_to_profile
 
-__all__ = ["CSV_COLUMNS", "FileSnapshotSource", "SnapshotStats"]
+__all__ = ["CSV_COLUMNS", "MAX_LINE_BYTES", "FileSnapshotSource", "SnapshotStats"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,31 @@ _ZDICT = (
     b'null,null,null,[],"linkedin.com/company/","linkedin.com/in/",".com","gmail.com",'
     b'"-01","2020","2021","2022","2023","2024","2025",1],[[null,0]]]'
 )
+
+
+#: Longest line (JSONL) or physical CSV line read, newline included. A longer one is no profile anyone
+#: meant to write: it is counted as malformed (``line_too_long``) and skipped, read past in pieces of
+#: at most this size so it is never held in memory as a whole.
+MAX_LINE_BYTES = 1024 * 1024
+_SKIP_PIECE = 64 * 1024
+_TOO_LONG = f"line is longer than {MAX_LINE_BYTES // 1024 // 1024} MiB"
+
+
+def _bounded_lines(stream: IO[bytes]) -> Iterator[bytes | None]:
+    """The lines of ``stream`` (newline included); ``None`` for a line longer than ``MAX_LINE_BYTES``."""
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) <= MAX_LINE_BYTES:
+            yield line
+            continue
+        while not line.endswith(b"\n"):  # the rest of the long line, a small piece at a time
+            line = b""
+            line = stream.readline(_SKIP_PIECE)
+            if not line:
+                break
+        yield None
 
 
 class _Malformed(Exception):
@@ -483,6 +509,31 @@ class _ChunkStream(io.RawIOBase):
         return n
 
 
+#: Public Azure Storage blob endpoints (a managed identity's storage token is only ever sent there).
+_AZURE_BLOB_SUFFIXES = (
+    ".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn",
+    ".blob.storage.azure.net",
+)
+
+
+def _on_endpoint(location: str, endpoint: str) -> bool:
+    """Whether the blob URL ``location`` is on the blob endpoint ``endpoint`` (scheme, host, port and the
+    endpoint's path prefix all equal); any parse problem is "no"."""
+    try:
+        url, base = urlsplit(location), urlsplit(endpoint)
+        url_port = url.port or _DEFAULT_PORTS.get(url.scheme.lower())
+        same_port = url_port == (base.port or _DEFAULT_PORTS.get(base.scheme.lower()))
+    except ValueError:
+        return False
+    prefix = base.path.rstrip("/") + "/"
+    return (url.scheme.lower() == base.scheme.lower() and bool(url.hostname)
+            and (url.hostname or "").lower() == (base.hostname or "").lower() and same_port
+            and (url.path or "/").startswith(prefix))
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def _display_name(location: str) -> str:
     """The location without a query string (a SAS token must never reach a log)."""
     return location.split("?", 1)[0]
@@ -509,8 +560,10 @@ class FileSnapshotSource:
         connection_string: Storage connection string (Azurite locally), used when no ``blob_service``.
         account_url: Blob endpoint for ``blob://`` with ``credential`` (default: the app's managed
             identity through ``DefaultAzureCredential``).
-        credential: Credential for blob URLs; default ``DefaultAzureCredential`` unless the URL has a
-            SAS query.
+        credential: Credential for ``account_url`` (and, with no account configured, for https URLs on
+            Azure Storage blob endpoints); default ``DefaultAzureCredential``. A URL with a SAS query is
+            read with its token alone, and no credential is ever sent to another host
+            (``_url_credential``).
         format: ``"jsonl"`` or ``"csv"`` when the name's extension does not say.
 
     The file is read on ``load()`` or the first ``lookup``; ``stats`` then says what was found.
@@ -584,16 +637,37 @@ class FileSnapshotSource:
                     "a blob:// profile file needs a storage connection string or account URL"
                 )
             return service.get_blob_client(container, unquote(blob_name))
+        return BlobClient.from_blob_url(self.location, credential=self._url_credential(), **options)
+
+    def _url_credential(self) -> Any:
+        """The credential for a blob URL, or None: the app's storage credential goes only to the storage
+        account it belongs to, never to whatever host a URL names.
+
+        * A URL with a query (a SAS token) is read with that token alone.
+        * The account of ``blob_service`` / ``connection_string`` (its shared key) or of ``account_url``
+          (the managed identity): its credential, when the URL is on that account's blob endpoint (same
+          scheme, host, port and - for path-style endpoints like Azurite's - account path).
+        * With neither configured (managed identity only), the identity's token goes to an https URL on
+          an Azure Storage blob endpoint (``<account>.blob.core.windows.net`` and the sovereign clouds'
+          equivalents), where only Azure Storage can read it.
+        * Anything else is opened anonymously (a public blob, or refused by the host)."""
+        from azure.storage.blob import BlobServiceClient
+
+        if urlsplit(self.location).query:
+            return None  # SAS URL
         if self._blob_service is not None:
-            credential = self._blob_service.credential
-        elif self._connection_string:
+            return self._blob_service.credential if _on_endpoint(self.location, self._blob_service.url) \
+                else None
+        if self._connection_string:
             service = BlobServiceClient.from_connection_string(self._connection_string)
-            credential = service.credential
-        elif urlsplit(self.location).query:
-            credential = None  # SAS URL
-        else:
-            credential = self._default_credential()
-        return BlobClient.from_blob_url(self.location, credential=credential, **options)
+            return service.credential if _on_endpoint(self.location, service.url) else None
+        if self._account_url:
+            return self._default_credential() if _on_endpoint(self.location, self._account_url) else None
+        parts = urlsplit(self.location)
+        host = (parts.hostname or "").lower()
+        if parts.scheme == "https" and parts.port in (None, 443) and host.endswith(_AZURE_BLOB_SUFFIXES):
+            return self._default_credential()
+        return None
 
     def _default_credential(self) -> Any:
         if self._credential is not None:
@@ -687,8 +761,16 @@ class FileSnapshotSource:
         self._log_summary()
         return self.stats
 
-    def _lines_of(self, stream: IO[bytes], bad_lines: set[int]) -> Iterator[str]:
-        for number, raw in enumerate(stream, 1):
+    def _lines_of(self, stream: IO[bytes], bad_lines: set[int],
+                  long_lines: set[int] | None = None) -> Iterator[str]:
+        """The lines as text; a line that is not UTF-8 goes into ``bad_lines``, one longer than
+        ``MAX_LINE_BYTES`` into ``long_lines`` (and comes out as an empty line: it is never held)."""
+        for number, raw in enumerate(_bounded_lines(stream), 1):
+            if raw is None:
+                if long_lines is not None:
+                    long_lines.add(number)
+                yield "\n"
+                continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -700,7 +782,13 @@ class FileSnapshotSource:
 
     def _load_jsonl(self, stream: IO[bytes]) -> None:
         bad_lines: set[int] = set()
-        for number, line in enumerate(self._lines_of(stream, bad_lines), 1):
+        long_lines: set[int] = set()
+        for number, line in enumerate(self._lines_of(stream, bad_lines, long_lines), 1):
+            if number in long_lines:
+                self.stats.rows_read += 1
+                self.stats.malformed(number, "line_too_long", _TOO_LONG)
+                self.stats.profiles_rejected += 1
+                continue
             if not line.strip():
                 continue
             self.stats.rows_read += 1
@@ -723,7 +811,8 @@ class FileSnapshotSource:
         number of fields) rejects the profile its profile_id cell names; a row without profile_id
         is skipped alone."""
         bad_lines: set[int] = set()
-        reader = csv.reader(self._lines_of(stream, bad_lines))
+        long_lines: set[int] = set()
+        reader = csv.reader(self._lines_of(stream, bad_lines, long_lines))
         header: list[str] | None = None
         id_column = 0
         group: _CsvGroup | None = None
@@ -748,10 +837,15 @@ class FileSnapshotSource:
                     )
                 id_column = header.index("profile_id")
                 continue
+            line = reader.line_num
+            if any(n in long_lines for n in range(first_line, line + 1)):
+                # Its cells are unknown (never read): the row is skipped alone, like one without an id.
+                self.stats.rows_read += 1
+                self.stats.malformed(line, "line_too_long", _TOO_LONG)
+                continue
             if not any(cell.strip() for cell in row):
                 continue
             self.stats.rows_read += 1
-            line = reader.line_num
             id_cell = row[id_column].strip() if len(row) > id_column else ""
             try:
                 if any(n in bad_lines for n in range(first_line, line + 1)):

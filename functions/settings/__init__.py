@@ -5,7 +5,12 @@ Stored by ``functions.state.settings_store.SettingsStore``; changes audited by
 """
 
 from functions.settings.effective import Effective, effective_config, load_effective
-from functions.settings.merge_patch import PDL_KEY_SETTING, apply_merge_patch, validate_patch
+from functions.settings.merge_patch import (
+    PDL_KEY_SETTING,
+    apply_merge_patch,
+    profile_file_errors,
+    validate_patch,
+)
 from functions.settings.model import (
     MAX_SYNC_USER_IDS,
     FieldError,
@@ -31,5 +36,6 @@ __all__ = [
     "defaults_from_config",
     "effective_config",
     "load_effective",
+    "profile_file_errors",
     "validate_patch",
 ]

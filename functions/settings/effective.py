@@ -90,6 +90,5 @@ def load_effective(config: AppConfig, tables: ScanTables) -> Effective:
     # Imported here: functions.state.settings_store imports the model from this package.
     from functions.state.settings_store import SettingsStore
 
-    stored = SettingsStore(tables).current(defaults_from_config(config))
-    assert stored.settings is not None
-    return effective_config(config, stored.settings)
+    settings = SettingsStore(tables).current(defaults_from_config(config)).require()
+    return effective_config(config, settings)

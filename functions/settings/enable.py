@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +47,7 @@ __all__ = [
     "PreflightFailed",
     "ProvisioningFailed",
     "check_preflight",
+    "check_profile_source",
     "enable",
 ]
 
@@ -101,12 +102,28 @@ def check_preflight(config: AppConfig, settings: Settings, tables: ScanTables, *
                     only: Collection[str] | None, field: str) -> None:
     """The preflight checks (all, or ``only`` these) with the config ``settings`` give; raises
     :class:`PreflightFailed` naming ``field`` when one fails."""
-    effective = effective_config(config, settings).config
+    _check(effective_config(config, settings).config, tables, only=only, field=field)
+
+
+def _check(effective: AppConfig, tables: ScanTables, *, only: Collection[str] | None, field: str) -> None:
     # Preflight builds its own Dataverse client with short timeouts: an unreachable org fails the
     # check quickly, not after the scan's retries.
     report = run_preflight(effective, only=only, tables=tables)
     if not report.ok:
         raise PreflightFailed(report, field)
+
+
+def check_profile_source(config: AppConfig, settings: Settings, tables: ScanTables, *,
+                         deadline_seconds: float | None = None) -> None:
+    """The ``profile_source`` preflight check for a changed profile source while enabled, under the same
+    deadline as an enable (``ENABLE_DEADLINE_SECONDS``): a file that is slow to read (a huge blob, a
+    host that never answers) ends in :class:`EnableTimedOut`, not in a request the front end cuts off.
+    Raises :class:`PreflightFailed` (field ``profile_source``) when the check fails."""
+    deadline = ENABLE_DEADLINE_SECONDS if deadline_seconds is None else deadline_seconds
+    effective = effective_config(config, settings).config
+    job = _Job(lambda: _check(effective, tables, only=("profile_source",), field="profile_source"),
+               lambda: None)
+    job.wait(deadline)
 
 
 def _provision(client: DataverseClient, config: AppConfig, *, dry_run: bool) -> ProvisioningReport:
@@ -119,10 +136,9 @@ def _provision(client: DataverseClient, config: AppConfig, *, dry_run: bool) -> 
         return provision(client, config.dataverse, dry_run=dry_run)
 
 
-def _prepare(config: AppConfig, new: Settings, tables: ScanTables, client: DataverseClient) -> None:
+def _prepare(effective: AppConfig, new: Settings, tables: ScanTables, client: DataverseClient) -> None:
     """Preflight, then provisioning (and its record, so the first run skips its own check)."""
-    check_preflight(config, new, tables, only=None, field="enabled")
-    effective = effective_config(config, new).config
+    _check(effective, tables, only=None, field="enabled")
     try:
         report = _provision(client, effective, dry_run=new.dry_run)
     except (ProvisioningError, DataverseError) as exc:
@@ -191,13 +207,16 @@ def enable(
     who: Principal,
     request_id: str | None = None,
     deadline_seconds: float | None = None,
+    repaired: Sequence[str] | None = None,
 ) -> EnableResult:
     """Enable with the settings ``new`` (``enabled`` true) in place of ``stored``.
 
     Raises :class:`EnableInProgress` (another enable runs in this process), ``SettingsConflict`` (the
     settings changed since ``stored`` was read), :class:`PreflightFailed`, :class:`ProvisioningFailed`,
     :class:`EnableTimedOut` (``deadline_seconds``, default ``ENABLE_DEADLINE_SECONDS``); in each case
-    nothing was saved. Storage errors while saving propagate (``AzureError``)."""
+    nothing was saved. Storage errors while saving propagate (``AzureError``). ``repaired``: the invalid
+    fields of a stored document this enable replaces (``SettingsStore.save``; audited as
+    ``settings.repair``)."""
     deadline = ENABLE_DEADLINE_SECONDS if deadline_seconds is None else deadline_seconds
     started = time.monotonic()
     if not _ENABLE_LOCK.acquire(blocking=False):
@@ -207,23 +226,23 @@ def enable(
         # A turn that finished just before ours changed the settings: 412 now, not a second provisioning.
         if store.table_etag() != stored.table_etag:
             raise SettingsConflict("the settings changed before this enable started")
-        job = _Job(lambda: _prepare(config, new, tables, client), _ENABLE_LOCK.release)
+        effective = effective_config(config, new).config  # once: preflight, provisioning, the first run
+        job = _Job(lambda: _prepare(effective, new, tables, client), _ENABLE_LOCK.release)
         try:
             job.wait(deadline - (time.monotonic() - started))
         except EnableTimedOut:
             handed_over = True  # the helper thread releases the lock when it is done
             raise
-        saved = store.save(new, expected=stored, who=who, request_id=request_id)
-        run, warnings = _first_run(config, new, tables, queue, who, request_id)
+        saved = store.save(new, expected=stored, who=who, request_id=request_id, repaired=repaired)
+        run, warnings = _first_run(effective, tables, queue, who, request_id)
         return EnableResult(saved, run, warnings)
     finally:
         if not handed_over:
             _ENABLE_LOCK.release()
 
 
-def _first_run(config: AppConfig, new: Settings, tables: ScanTables, queue: RunQueue, who: Principal,
+def _first_run(effective: AppConfig, tables: ScanTables, queue: RunQueue, who: Principal,
                request_id: str | None) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
-    effective = effective_config(config, new).config
     try:
         return request_run(effective, tables, queue, trigger="enable", dry_run=None,
                            requested_by=str(who.name)[:256]), ()

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ValidationError
 
 from functions.settings.model import FieldError, Settings, SettingsValidationError, errors_from, field_path
 
-__all__ = ["PDL_KEY_SETTING", "apply_merge_patch", "validate_patch"]
+__all__ = ["FILE_LOCATION_REASON", "PDL_KEY_SETTING", "apply_merge_patch", "is_blob_location",
+           "profile_file_errors", "validate_patch"]
 
 #: The app setting that must exist before the profile source may be People Data Labs.
 PDL_KEY_SETTING = "PDL_API_KEY"
@@ -137,3 +138,38 @@ def validate_patch(
     if errors:
         raise SettingsValidationError(errors)
     return new
+
+
+#: Why ``profile_source.file`` is refused (``profile_file_errors``).
+FILE_LOCATION_REASON = ("must be blob://<container>/<name> in the configured storage account, or the "
+                        "PROFILE_FILE app setting; other locations are set as the PROFILE_FILE app setting")
+
+
+def is_blob_location(location: str) -> bool:
+    """``blob://<container>/<name>``: a container (no ``/``) and a blob name, neither empty, no ``.`` or
+    ``..`` segment and no backslash. Such a file is read from the storage account the app settings
+    configure (PROFILE_STORAGE_ACCOUNT_URL / PROFILE_STORAGE_CONNECTION / STATE_STORAGE_CONNECTION), so
+    the app's storage credential only ever goes to that account."""
+    if not location.startswith("blob://") or "\\" in location:
+        return False
+    container, _, name = location[len("blob://"):].partition("/")
+    segments = name.split("/")
+    return bool(container) and bool(name) and not any(seg in ("", ".", "..") for seg in segments)
+
+
+def profile_file_errors(new: Settings, old: Settings, *, defaults: Settings) -> list[FieldError]:
+    """The settings API's rule for ``profile_source.file`` (docs/settings-api.md): a file set through
+    the API is either ``blob://<container>/<name>`` or exactly the PROFILE_FILE app setting without its
+    query (``defaults.profile_source.file``). Anything else - an https URL naming another host, a
+    local path - would let whoever holds the admin role send the app's storage credential to a host of
+    their choosing, or probe the app's file system; such locations are the deployer's to set, as the
+    PROFILE_FILE app setting.
+
+    Checked when the file changes, and when validation is being enabled (the file is read then); a
+    stored value from before this rule does not block unrelated changes, e.g. disabling."""
+    file = new.profile_source.file
+    if file is None or not (file != old.profile_source.file or (new.enabled and not old.enabled)):
+        return []
+    if file == defaults.profile_source.file or is_blob_location(file):
+        return []
+    return [FieldError("profile_source.file", FILE_LOCATION_REASON)]

@@ -31,6 +31,7 @@ from functions.config import AppConfig, ConfigError
 from functions.matching.config import ACRONYM_POLICIES, DEFAULT, MatchingConfig
 
 __all__ = [
+    "GUID",
     "GUID_PATTERN",
     "MAX_SYNC_USER_IDS",
     "SAS_REASON",
@@ -54,8 +55,8 @@ MAX_LOOKUPS = 1_000_000_000
 #: A GUID as Dataverse writes it (8-4-4-4-12 hexadecimal digits, any case); the API's path
 #: parameters and the settings use this one definition.
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
-_GUID = re.compile(GUID_PATTERN)
-_GUID_PATTERN = GUID_PATTERN
+#: ``GUID_PATTERN`` compiled (ASCII digits only); use ``GUID.fullmatch``.
+GUID = re.compile(GUID_PATTERN, re.ASCII)
 #: Why a profile file with a query string is refused. A blob SAS token travels in the query; the
 #: settings document is returned by GET, stored in a table and diffed into the audit log, so it must
 #: never hold one.
@@ -64,6 +65,7 @@ SAS_REASON = ("must not contain a query string (a SAS token is a secret: keep it
 FRAGMENT_REASON = "must not contain a fragment ('#...')"
 # Control characters would end up in OData filters, blob paths and logs; no legitimate name has one.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class SettingsValidationError(ValueError):
 
 
 def _guid(value: str) -> str:
-    if not _GUID.match(value):
+    if not GUID.fullmatch(value):
         raise ValueError("must be a GUID (8-4-4-4-12 hexadecimal digits)")
     return value.lower()
 
@@ -95,6 +97,8 @@ def _guid(value: str) -> str:
 def _no_control(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
+    if _SURROGATE.search(value):  # a lone "\ud800" escape: not Unicode text, and not storable as UTF-8
+        raise ValueError("must be valid Unicode text (no unpaired surrogate escapes)")
     return value
 
 
@@ -127,7 +131,7 @@ def _json_array(value: object) -> object:
 Guid = Annotated[
     str,
     AfterValidator(_guid),
-    Field(json_schema_extra={"format": "uuid", "pattern": _GUID_PATTERN}),
+    Field(json_schema_extra={"format": "uuid", "pattern": GUID_PATTERN}),
 ]
 # The schema says what validation does: at least one character that is not white space (values are
 # trimmed), and no control characters anywhere.
@@ -198,9 +202,11 @@ class ProfileSourceSettings(BaseModel):
     )
     file: FilePath | None = Field(
         default=None,
-        description="kind file: local path, blob URL or blob://<container>/<name> of the snapshot. No "
-        "query string: a SAS token stays in the PROFILE_FILE app setting (it is re-attached when this "
-        "is the same blob), or the app reads the blob with its managed identity.",
+        description="kind file: blob://<container>/<name> in the configured storage account, or the "
+        "PROFILE_FILE app setting (a local path or blob URL) without its query; the API refuses other "
+        "locations, which are set as the PROFILE_FILE app setting. No query string: a SAS token stays in "
+        "the PROFILE_FILE app setting (it is re-attached when this is the same blob), or the app reads "
+        "the blob with its managed identity.",
     )
     file_format: Literal["jsonl", "csv"] | None = Field(
         default=None, description="Format of the file; null: from the file name's extension."
@@ -400,6 +406,7 @@ _REASONS = {
     "list_type": "must be a JSON array",
     "tuple_type": "must be a JSON array",
     "string_type": "must be a string",
+    "string_unicode": "must be valid Unicode text (no unpaired surrogate escapes)",
     "bool_type": "must be true or false",
     "int_type": "must be an integer",
     "float_type": "must be a number",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -23,7 +23,7 @@ __all__ = ["ACTIONS", "AuditLog", "changed_paths"]
 PARTITION = "audit"
 _MAX_MS = 10**13  # year 2286: RowKey = inverted milliseconds, so a partition scan is newest first
 _MAX_CHARS = 30000  # a string property holds 64 KiB of UTF-16
-ACTIONS = ("settings.update", "settings.enable", "settings.disable", "run.request")
+ACTIONS = ("settings.update", "settings.enable", "settings.disable", "settings.repair", "run.request")
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -76,9 +76,12 @@ class AuditLog:
         old: dict[str, Any] | None,
         new: dict[str, Any] | None,
         request_id: str | None = None,
+        invalid_fields: Sequence[str] | None = None,
     ) -> str:
         """Store one entry and return its id. ``action``: one of ``ACTIONS``; ``old``/``new``: the JSON
-        documents before and after (only their differing paths are kept)."""
+        documents before and after (only their differing paths are kept). ``invalid_fields``: for a
+        repair (``settings.repair``), the paths of the stored document that no longer validated - the
+        names only, never their values."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}; one of {', '.join(ACTIONS)}")
         now = self.clock().astimezone(UTC)
@@ -94,8 +97,12 @@ class AuditLog:
                 if len(text) <= _MAX_CHARS:
                     break
                 paths = paths[: len(paths) // 2]
+        entity: dict[str, Any] = {}
+        if invalid_fields is not None:
+            entity["invalid_fields"] = json.dumps([str(f)[:200] for f in invalid_fields][:100])
         self._ensure()
         self.store.insert({
+            **entity,
             "PartitionKey": PARTITION,
             "RowKey": entry_id,
             "at": now.isoformat(timespec="milliseconds"),
@@ -120,15 +127,38 @@ class AuditLog:
         except ResourceNotFoundError:  # the table is created on the first write
             return []
         for entity in entities:
-            out.append({
+            entry = {
                 "id": entity["RowKey"],
-                "at": entity.get("at"),
+                "at": _text(entity.get("at")),
                 "who": {
-                    "id": entity.get("who_id"), "name": entity.get("who_name"), "auth": entity.get("auth"),
+                    "id": _text(entity.get("who_id")), "name": _text(entity.get("who_name")),
+                    "auth": _text(entity.get("auth")),
                 },
-                "action": entity.get("action"),
-                "request_id": entity.get("request_id") or None,
-                "changes": json.loads(entity.get("changes") or "{}"),
+                "action": _text(entity.get("action")) or "unknown",
+                "request_id": _text(entity.get("request_id")) or None,
+                "changes": _json_of(entity.get("changes"), dict, {}),
                 "truncated": bool(entity.get("truncated")),
-            })
+            }
+            if entry["changes"] is None:  # an entry written by hand or by another version: shown, not fatal
+                entry["changes"] = {}
+                entry["unreadable"] = ["changes"]
+            if "invalid_fields" in entity:
+                fields = _json_of(entity.get("invalid_fields"), list, [])
+                entry["invalid_fields"] = [str(f) for f in fields] if fields is not None else []
+            out.append(entry)
         return out
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _json_of(raw: object, kind: type, empty: Any) -> Any:
+    """``raw`` parsed as JSON of type ``kind``; ``empty`` when absent; None when unreadable."""
+    if raw is None or raw == "":
+        return empty
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, kind) else None

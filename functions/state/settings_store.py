@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,7 +25,7 @@ from functions.state.table_store import EntityExistsError, StaleEntityError
 from functions.state.tables import ScanTables
 
 __all__ = ["Principal", "SettingsConflict", "SettingsStore", "StoredSettings", "StoredSettingsInvalid",
-           "settings_etag"]
+           "repair_document", "settings_etag"]
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,15 @@ class StoredSettingsInvalid(ValueError):
     """The stored settings document no longer validates (written by another version of the app, or by
     hand). ``errors`` name the fields and why, never their values. ``version`` and ``table_etag`` are
     those of the stored entity, so that a repair (``SettingsStore.repair_base``) can overwrite exactly
-    it and nothing written after."""
+    it and nothing written after; ``document`` is what was stored (its still-valid members survive a
+    repair)."""
 
-    def __init__(self, errors: list[FieldError], *, version: int = 0, table_etag: str | None = None) -> None:
+    def __init__(self, errors: list[FieldError], *, version: int = 0, table_etag: str | None = None,
+                 document: dict[str, Any] | None = None) -> None:
         self.errors = list(errors)
         self.version = version
         self.table_etag = table_etag
+        self.document = document  # the stored JSON object (None: not JSON, or not an object)
         fields = ", ".join(e.field or "(document)" for e in self.errors) or "(document)"
         super().__init__(f"the stored settings are invalid ({fields})")
 
@@ -88,6 +91,13 @@ class StoredSettings:
     table_etag: str | None = None
     updated_by_id: str | None = None
 
+    def require(self) -> Settings:
+        """``settings``, which ``SettingsStore.current`` always sets; a ``LookupError`` (a bug, HTTP 500)
+        for a ``load()`` result of settings never saved."""
+        if self.settings is None:
+            raise LookupError("no settings: use SettingsStore.current(defaults), not load()")
+        return self.settings
+
 
 def _audit_action(old: Settings | None, new: Settings) -> str:
     was_enabled = old.enabled if old is not None else False
@@ -96,6 +106,37 @@ def _audit_action(old: Settings | None, new: Settings) -> str:
     if was_enabled and not new.enabled:
         return "settings.disable"
     return "settings.update"
+
+
+def _stored_version(value: object) -> int | None:
+    """The stored ``version`` (1, 2, ...); None when it is not a positive whole number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, float) and value.is_integer() and value > 0:
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        number = int(value.strip())
+        return number if number > 0 else None
+    return None
+
+
+def repair_document(document: dict[str, Any] | None, defaults: Settings) -> Settings:
+    """The defaults, with each top-level member of ``document`` that still validates on its own laid
+    over them (a member that does not - or one only valid together with a member that does not - keeps
+    its default)."""
+    merged = defaults.to_json()
+    for name, value in (document or {}).items():
+        if name not in Settings.model_fields:
+            continue
+        candidate = {**merged, name: value}
+        try:
+            Settings.model_validate(candidate)
+        except ValidationError:
+            continue
+        merged = candidate
+    return Settings.model_validate(merged)
 
 
 class SettingsStore:
@@ -116,18 +157,28 @@ class SettingsStore:
         entity = self.store.get(PARTITION, ROW)
         if entity is None:
             return StoredSettings(settings=None, version=0, etag=settings_etag(0, None))
-        try:
-            version = int(entity.get("version") or 0)
-        except (TypeError, ValueError):
-            version = 0
         table_etag = entity.get("etag")
+        version = _stored_version(entity.get("version"))
         try:
-            settings = Settings.model_validate(json.loads(entity.get("document") or ""))
-        except ValidationError as exc:
-            raise StoredSettingsInvalid(errors_from(exc), version=version, table_etag=table_etag) from None
+            document = json.loads(entity.get("document") or "")
         except ValueError:  # not JSON at all
-            raise StoredSettingsInvalid([FieldError("", "the stored document is not JSON")],
-                                        version=version, table_etag=table_etag) from None
+            document = None
+            problems = [FieldError("", "the stored document is not JSON")]
+        else:
+            problems = []
+        if version is None:
+            # Never the defaults' "v0-..." ETag for a stored document: an unreadable version is an invalid
+            # document (repaired with If-Match: *), whatever the document says.
+            problems.append(FieldError("version", "the stored version is not a positive whole number"))
+        settings = None
+        if document is not None:
+            try:
+                settings = Settings.model_validate(document)
+            except ValidationError as exc:
+                problems = errors_from(exc) + problems
+        if problems or settings is None or version is None:
+            raise StoredSettingsInvalid(problems, version=version or 0, table_etag=table_etag,
+                                        document=document if isinstance(document, dict) else None)
         return StoredSettings(
             settings=settings,
             version=version,
@@ -147,10 +198,12 @@ class SettingsStore:
 
     @staticmethod
     def repair_base(invalid: StoredSettingsInvalid, defaults: Settings) -> StoredSettings:
-        """What a repair patches: the defaults, standing in for the invalid stored document (same
-        version and storage ETag, so a save overwrites that document and nothing newer)."""
-        return StoredSettings(settings=defaults, version=invalid.version,
-                              etag=settings_etag(invalid.version, defaults.to_json()),
+        """What a repair patches: the invalid stored document's still-valid top-level members (``enabled``
+        while it is a boolean, a ``matching`` section that still validates, ...) over the defaults, for
+        the rest. Same version and storage ETag, so a save overwrites that document and nothing newer."""
+        base = repair_document(invalid.document, defaults)
+        return StoredSettings(settings=base, version=invalid.version,
+                              etag=settings_etag(invalid.version, base.to_json()),
                               table_etag=invalid.table_etag)
 
     def table_etag(self) -> str | None:
@@ -172,10 +225,13 @@ class SettingsStore:
         who: Principal,
         request_id: str | None = None,
         action: str | None = None,
+        repaired: Sequence[str] | None = None,
     ) -> StoredSettings:
         """Write ``new`` if the stored settings are still ``expected`` (from ``load``/``current``);
         else ``SettingsConflict``. Then records the audit entry (``action`` defaults to
-        ``settings.enable`` / ``settings.disable`` when ``enabled`` flips, else ``settings.update``).
+        ``settings.repair`` when ``repaired`` names the invalid fields of a stored document this save
+        replaces, else ``settings.enable`` / ``settings.disable`` when ``enabled`` flips, else
+        ``settings.update``).
 
         The audit entry is written after the settings: a change that failed is never audited as done.
         If the audit write itself fails after the settings were written, that is logged (the entity
@@ -212,8 +268,9 @@ class SettingsStore:
         try:
             self.audit.record(
                 who_id=str(who.id), who_name=str(who.name), auth=str(who.auth),
-                action=action or _audit_action(old, new),
+                action=action or ("settings.repair" if repaired is not None else _audit_action(old, new)),
                 old=old.to_json() if old is not None else None, new=document, request_id=request_id,
+                invalid_fields=repaired,
             )
         except Exception:
             log.exception("settings version %d saved, but its audit entry could not be written", version)

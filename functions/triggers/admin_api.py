@@ -7,26 +7,42 @@ role check (``API_AUTH``) happens in the route.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import azure.functions as func
 
+from functions.api.errors import PROBLEM_MEDIA_TYPE
 from functions.api.http import ApiRequest
 from functions.api.routes import ROUTES, handle
+
+log = logging.getLogger("functions.api")
 
 bp = func.Blueprint()
 
 _LEVELS = {"function": func.AuthLevel.FUNCTION, "anonymous": func.AuthLevel.ANONYMOUS}
 
 
+#: What a request gets if even building the request or the response failed (a bug): fixed bytes.
+_FALLBACK = (b'{"type":"about:blank","title":"Internal Server Error","status":500,'
+             b'"detail":"unexpected error; the log has the details","errors":[]}')
+
+
 def _serve(operation_id: str, req: func.HttpRequest) -> func.HttpResponse:
-    request = ApiRequest.build(method=req.method, url=req.url, headers=dict(req.headers.items()),
-                               params=dict(req.params), route_params=dict(req.route_params),
-                               body=req.get_body())
-    response = handle(operation_id, request)
-    return func.HttpResponse(response.body_bytes(), status_code=response.status, headers=response.headers,
-                             mimetype=response.media_type, charset="utf-8")
+    """``handle`` turns every outcome into a response; this guards the conversions around it too, so
+    that the trigger itself cannot raise (the host would answer a bare 500)."""
+    try:
+        request = ApiRequest.build(method=req.method, url=req.url, headers=list(req.headers.items()),
+                                   params=dict(req.params), route_params=dict(req.route_params),
+                                   body=req.get_body())
+        response = handle(operation_id, request)
+        return func.HttpResponse(response.body_bytes(), status_code=response.status,
+                                 headers=response.headers, mimetype=response.media_type, charset="utf-8")
+    except Exception:
+        log.exception("settings API: %s failed outside the request handler", operation_id)
+        return func.HttpResponse(_FALLBACK, status_code=500, mimetype=PROBLEM_MEDIA_TYPE, charset="utf-8",
+                                 headers={"Cache-Control": "no-store"})
 
 
 def _route(operation_id: str) -> Callable[..., Any]:

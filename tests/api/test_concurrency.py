@@ -67,6 +67,8 @@ def test_two_concurrent_patches_with_the_same_etag_one_wins(api: Api) -> None:
         after, new_etag = api.settings()
         assert new_etag != etag
         assert responses[winner].headers.get("ETag") == new_etag
+        # the loser gets the ETag to retry with, whether it lost at If-Match or in the conditional save
+        assert loser.headers.get("ETag") == new_etag, loser.headers
         # exactly one change: the winner's, nothing of the loser's
         expected = dict(before)
         expected.update(patches[winner])
@@ -169,3 +171,29 @@ def test_if_match_star_applies(api: Api) -> None:
     same = api.patch("/api/settings", {}, if_match=new_etag)
     assert same.status_code == 200, same.text
     assert api.settings()[0] == after
+
+
+def test_a_save_that_loses_the_race_answers_412_with_the_current_etag(api: Api) -> None:
+    """The If-Match comparison passes, then another writer saves first: the conditional save fails, and
+    the 412 carries the ETag of what that writer stored (read again), as the docs promise."""
+    from functions.state.settings_store import SettingsStore
+
+    _before, etag = api.settings()
+    real_save = SettingsStore.save
+    raced: list[bool] = []
+
+    def save_after_another_writer(self: SettingsStore, new: Any, *, expected: Any, **kwargs: Any) -> Any:
+        if not raced:
+            raced.append(True)
+            real_save(self, new.model_copy(update={"refresh_days": 99}), expected=expected, **kwargs)
+        return real_save(self, new, expected=expected, **kwargs)
+
+    SettingsStore.save = save_after_another_writer  # type: ignore[method-assign]
+    try:
+        lost = api.patch("/api/settings", {"dry_run": True}, if_match=etag)
+    finally:
+        SettingsStore.save = real_save  # type: ignore[method-assign]
+    assert lost.status_code == 412, lost.text
+    current, current_etag = api.settings()
+    assert current["refresh_days"] == 99  # the other writer's document
+    assert lost.headers.get("ETag") == current_etag

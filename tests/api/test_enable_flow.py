@@ -156,8 +156,10 @@ def test_enable_runs_disable(api: Api) -> None:
     assert api.wait_for_run(second_id)["status"] == "succeeded"
     assert "run.request" in [e.get("action") for e in audit_entries(api)], "a run request is audited"
 
-    # already enabled: a profile-source change is checked (422 for a file that is not there), nothing saved
-    bad_file = api.change_settings({"profile_source": {"file": "/nonexistent/dir/profiles.jsonl"}})
+    # already enabled: a profile-source change is checked (422 for a blob that is not there in the
+    # configured account), nothing saved
+    missing_blob = f"blob://missing-{uuid.uuid4().hex[:8]}/p.jsonl"
+    bad_file = api.change_settings({"profile_source": {"file": missing_blob}})
     assert bad_file.status_code == 422, bad_file.text
     assert api.settings() == (settings_now, current_etag)
 
@@ -287,7 +289,7 @@ def test_failed_preflight_dataverse_unreachable(api: Api) -> None:
 
 def test_failed_preflight_bad_profile_file(api: Api) -> None:
     before, etag = api.settings()
-    missing = f"/nonexistent/{uuid.uuid4().hex}/profiles.jsonl"
+    missing = f"blob://missing-{uuid.uuid4().hex[:8]}/profiles.jsonl"  # not in the configured account
     patch = {"enabled": True, "profile_source": {"file": missing}}
     response = api.patch("/api/settings", patch, if_match=etag)
     assert response.status_code == 422, response.text
@@ -300,10 +302,11 @@ def test_failed_preflight_bad_profile_file(api: Api) -> None:
     assert api.settings() == (before, etag)
 
 
-def test_empty_profile_file_fails_preflight(api: Api, tmp_path: Any) -> None:
+def test_empty_profile_file_fails_preflight(api_factory: Any, tmp_path: Any) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
-    response = api.change_settings({"enabled": True, "profile_source": {"file": str(empty)}})
+    api = api_factory(env={"PROFILE_FILE": str(empty)})  # a local path is the PROFILE_FILE app setting's
+    response = api.change_settings({"enabled": True})
     assert response.status_code == 422, response.text
     assert api.settings()[0]["enabled"] is False
 

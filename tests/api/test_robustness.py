@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -87,7 +88,7 @@ def _write_stored_document(api: Api, azurite: Azurite, document: dict[str, Any],
 
 def test_invalid_stored_document_is_503_until_repaired(api: Api, azurite: Azurite) -> None:
     defaults, _ = api.settings()  # also creates the tables
-    broken = {**defaults, "refresh_days": 987654, "colour": "teal"}
+    broken = {**defaults, "enabled": True, "lookup_budget": 77, "refresh_days": 987654, "colour": "teal"}
     _write_stored_document(api, azurite, broken, version=3)
 
     for response in (api.get("/api/settings"), api.get("/api/status"),
@@ -99,13 +100,22 @@ def test_invalid_stored_document_is_503_until_repaired(api: Api, azurite: Azurit
         assert "987654" not in response.text
         assert "teal" not in response.text
 
-    # If-Match: * repairs: the patch applies to the defaults, and the result is saved over the document
+    # If-Match: * repairs: the still-valid members of the stored document (enabled, lookup_budget) are
+    # kept, the invalid ones fall back to the defaults, the patch applies on top, and the result is saved
+    # over the document
     repaired = api.patch("/api/settings", {"dry_run": True}, if_match="*")
     assert repaired.status_code == 200, repaired.text
-    assert repaired.json() == {**defaults, "dry_run": True}
+    assert repaired.json() == {**defaults, "enabled": True, "lookup_budget": 77, "dry_run": True}
     assert repaired.headers["ETag"].startswith('"v4-'), repaired.headers["ETag"]
     assert api.settings() == (repaired.json(), repaired.headers["ETag"])
     assert api.get("/api/status").json()["settings"]["version"] == 4
+    # audited as a repair: the invalid fields by name (never their values) and the changed paths
+    entry = api.get("/api/audit?limit=1").json()["entries"][0]
+    assert entry["action"] == "settings.repair", entry
+    assert entry["invalid_fields"] == ["colour", "refresh_days"], entry
+    assert entry["changes"] == {"dry_run": {"old": False, "new": True}}, entry
+    assert "987654" not in json.dumps(entry)
+    assert "teal" not in json.dumps(entry)
 
     # a repair with an empty patch still saves (the defaults replace what nobody could read)
     _write_stored_document(api, azurite, {"enabled": "yes"}, version=7)
@@ -114,6 +124,37 @@ def test_invalid_stored_document_is_503_until_repaired(api: Api, azurite: Azurit
     assert again.status_code == 200, again.text
     assert again.json() == defaults
     assert again.headers["ETag"].startswith('"v8-')
+    assert api.get("/api/audit?limit=1").json()["entries"][0]["invalid_fields"] == ["enabled"]
+
+
+def test_stored_version_that_is_not_a_number_is_an_invalid_document(api: Api, azurite: Azurite) -> None:
+    defaults, default_etag = api.settings()
+    service = TableServiceClient.from_connection_string(azurite.connection_string)
+    table = service.get_table_client(f"{api.env['STATE_TABLE_PREFIX']}settings")
+    table.upsert_entity({"PartitionKey": "settings", "RowKey": "current", "document": json.dumps(defaults),
+                         "version": "abc"})
+    body = problem(api.get("/api/settings"), 503)  # never the defaults' "v0-..." ETag
+    assert fields(body) == ["version"], body
+    stale = api.patch("/api/settings", {"dry_run": True}, if_match=default_etag)
+    problem(stale, 503)
+    repaired = api.patch("/api/settings", {"dry_run": True}, if_match="*")
+    assert repaired.status_code == 200, repaired.text
+    assert repaired.headers["ETag"].startswith('"v1-'), repaired.headers["ETag"]
+
+
+def test_repair_that_enables_goes_through_the_enable_flow(api: Api, azurite: Azurite) -> None:
+    defaults, _ = api.settings()
+    _write_stored_document(api, azurite, {**defaults, "refresh_days": -5}, version=2)
+    enabled = api.patch("/api/settings", {"enabled": True}, if_match="*")
+    assert enabled.status_code == 202, enabled.text  # preflight, provisioning, first run queued
+    body = enabled.json()
+    assert body["settings"] == {**defaults, "enabled": True}
+    assert body["run"]["run_id"]
+    entry = api.get("/api/audit?limit=1").json()["entries"][0]
+    assert entry["action"] == "settings.repair", entry
+    assert entry["invalid_fields"] == ["refresh_days"]
+    assert entry["changes"]["enabled"] == {"old": False, "new": True}
+    api.wait_for_run(body["run"]["run_id"])
 
 
 # --- S2: state changed, then a dependency failed -------------------------------------------------------
@@ -289,3 +330,51 @@ def test_enable_past_its_deadline_is_503_and_a_second_enable_is_409(
         time.sleep(0.5)
     assert response.status_code == 202, response.text
     assert api.wait_for_run(response.json()["run"]["run_id"])["status"] == "succeeded"
+
+
+class _SlowToAnswer(BaseHTTPRequestHandler):
+    """A file host that takes 4 s to say "not found"."""
+
+    def do_GET(self) -> None:
+        time.sleep(4)
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_profile_source_check_while_enabled_has_a_deadline(
+        api_factory: Any, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowToAnswer)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        slow_file = f"http://127.0.0.1:{server.server_address[1]}/files/profiles.jsonl"
+        api = api_factory(env={"PROFILE_FILE": slow_file})  # the app setting names the slow host
+        container = BlobServiceClient.from_connection_string(azurite.connection_string).create_container(
+            f"profiles-{uuid.uuid4().hex[:8]}")
+        container.upload_blob("p.jsonl", api.profile_path.read_bytes())
+        enabled = api.change_settings({"enabled": True,
+                                       "profile_source": {"file": f"blob://{container.container_name}/p.jsonl"}})
+        assert enabled.status_code == 202, enabled.text
+        api.wait_for_run(enabled.json()["run"]["run_id"])
+        before, etag = api.settings()
+
+        monkeypatch.setattr("functions.settings.enable.ENABLE_DEADLINE_SECONDS", 1.0)
+        started = time.monotonic()
+        response = api.patch("/api/settings", {"profile_source": {"file": slow_file}}, if_match=etag)
+        slow = problem(response, 503)
+        assert time.monotonic() - started < 3.5
+        assert fields(slow) == ["profile_source"]
+        assert api.settings() == (before, etag)
+        container.delete_container()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -116,6 +116,8 @@ def test_patch_settings_update_reset_and_audit(api: Api) -> None:
         ({"Content-Type": "text/plain"}, '{"dry_run": true}', 415, "Content-Type"),
         ({"Content-Type": ""}, '{"dry_run": true}', 415, "Content-Type"),
         ({"Content-Type": "application/json; charset=latin-1"}, '{"dry_run": true}', 415, "Content-Type"),
+        ({"Content-Encoding": "gzip"}, '{"dry_run": true}', 415, "Content-Encoding"),
+        ({"Content-Encoding": "identity, br"}, '{"dry_run": true}', 415, "Content-Encoding"),
         ({}, "x" * (MAX_BODY_BYTES + 1), 413, ""),
         ({}, '{"dry_run": tru', 400, ""),
         ({}, '{"dry_run": true, "dry_run": false}', 400, ""),
@@ -172,6 +174,8 @@ def test_request_run_status_and_run_record(api_factory: Any) -> None:
         ('{"dryrun": true}', {"Content-Type": "application/json"}, 400, "dryrun"),
         ('{"dry_run": true}', {"Content-Type": "text/plain"}, 415, "Content-Type"),
         ('{"dry_run": true}', {"Content-Type": "application/merge-patch+json"}, 415, "Content-Type"),
+        ('{"dry_run": true}', {"Content-Type": "application/json", "Content-Encoding": "deflate"}, 415,
+         "Content-Encoding"),
     ):
         body = problem(api.request("POST", "/api/runs", data=data, headers=headers), status)
         assert field in fields(body)
@@ -311,6 +315,8 @@ def _request(headers: dict[str, str], body: bytes, url: str = "http://h/api/sett
                                           "application/json;charset=utf8"])
 def test_json_body_accepts(content_type: str) -> None:
     assert _request({"Content-Type": content_type}, b'{"a": [1, 2.5]}').json_body() == {"a": [1, 2.5]}
+    identity = {"Content-Type": content_type, "Content-Encoding": "identity"}
+    assert _request(identity, b'{"a": 1}').json_body() == {"a": 1}
 
 
 @pytest.mark.parametrize(("headers", "body", "status"), [
@@ -319,6 +325,9 @@ def test_json_body_accepts(content_type: str) -> None:
     ({"content-type": "application/json; boundary=x"}, b"{}", 415),
     ({"content-type": "application/jsonx"}, b"{}", 415),
     ({"content-type": "application/json"}, b"\xff\xfe{}", 400),
+    ({"content-type": "application/json", "content-encoding": "gzip"}, b"\x1f\x8b", 415),
+    ({"content-type": "application/json; charset=utf-16"}, b"{}", 415),
+    ({"content-type": "application/json; charset=utf_8"}, b"{}", 415),
 ])
 def test_json_body_refuses(headers: dict[str, str], body: bytes, status: int) -> None:
     with pytest.raises(ApiError) as caught:
