@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -715,22 +715,27 @@ class _LimitedLines(io.RawIOBase):
     """The first ``lines`` lines of a binary stream (closing it closes the stream)."""
 
     def __init__(self, stream: IO[bytes], lines: int) -> None:
+        from functions.profiles.file_snapshot import MAX_LINE_BYTES
+
         self._stream = stream
-        self._lines: Iterator[bytes] = iter(stream)
         self._left = lines
         self._buffer = b""
+        self._piece = MAX_LINE_BYTES + 1
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         while not self._buffer and self._left > 0:
-            line = next(self._lines, b"")
-            if not line:
+            # In pieces of at most MAX_LINE_BYTES + 1: one huge line never sits in memory whole (the
+            # snapshot reader counts it as line_too_long); a line ends at its newline.
+            piece = self._stream.readline(self._piece)
+            if not piece:
                 self._left = 0
                 break
-            self._left -= 1
-            self._buffer = line
+            if piece.endswith(b"\n"):
+                self._left -= 1
+            self._buffer = piece
         n = min(len(buffer), len(self._buffer))
         buffer[:n] = self._buffer[:n]
         self._buffer = self._buffer[n:]

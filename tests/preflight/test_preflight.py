@@ -535,6 +535,24 @@ def test_only_the_head_of_a_big_gzipped_file_is_read(env: dict[str, str], tmp_pa
     assert check.data["rows_sampled"] == 200  # type: ignore[index]
 
 
+def test_a_huge_line_is_read_in_pieces_and_counted_malformed(env: dict[str, str], tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "huge-line.jsonl"
+    with path.open("wb") as out:
+        out.write(b'{"id": "' + b"x" * (20 * 1024 * 1024) + b'"}\n')  # 20 MiB, over the 1 MiB line cap
+        out.write((json.dumps(SAMPLE_RECORD) + "\n").encode())
+    tracemalloc.start()
+    try:
+        check = only(config_of(env, PROFILE_FILE=str(path)), "profile_source")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert check.status is CheckStatus.WARNING, check
+    assert "1 malformed" in check.detail
+    assert peak < 8 * 1024 * 1024  # never the whole line
+
+
 def test_csv_profile_file(env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "profiles.csv"
     path.write_text("profile_id,first_name,last_name,company_name,is_primary\n"
