@@ -7,10 +7,8 @@ with 400 before anything is read."""
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,31 +17,6 @@ from azure.data.tables import TableServiceClient
 from functions.settings.merge_patch import FILE_LOCATION_REASON
 from localdev.azurite import Azurite
 from tests.api.conftest import Api, sas_profile_url
-
-
-class _Recorder(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.server.seen.append(dict(self.headers.items()))  # type: ignore[attr-defined]
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_HEAD = do_GET
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def listener() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    server.seen = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def _refused(response: Any) -> None:

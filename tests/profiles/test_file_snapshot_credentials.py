@@ -7,10 +7,8 @@ it carries an ``Authorization`` header. The same URL on the configured account d
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,31 +20,6 @@ from functions.profiles.file_snapshot import _on_endpoint
 from localdev.azurite import Azurite
 
 from .conftest import jsonl, person
-
-
-class _Recorder(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.server.seen.append(dict(self.headers.items()))  # type: ignore[attr-defined]
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_HEAD = do_GET
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def listener() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    server.seen = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 class _Token:
