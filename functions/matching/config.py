@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
+from .groups import validate_groups
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -68,10 +70,18 @@ class MatchingConfig:
     #: which is the account's domain" as a strong match (ethomas@ / thomas.emily@microsoft.com). Off:
     #: only the profile URL or the e-mail address itself identifies (no namesake at the same company).
     strong_name_with_email_domain: bool = True
+    #: count "exactly the same full name + an ended job at the account, identified by its LinkedIn page or
+    #: registrable web domain (never by name alone) + source likelihood >= history_min_likelihood + no
+    #: e-mail or profile-URL conflict" as a strong match: finds movers whose CRM e-mail is an old one
+    #: the profile does not list (docs/matching.md, "Strong-match policy").
+    strong_name_with_account_history: bool = True
+    #: the source likelihood (1-10) the account-history match needs; a profile without one never qualifies.
+    history_min_likelihood: int = 8
 
     # --- freshness ---------------------------------------------------------------------------
-    #: LEFT needs the profile's last_verified / last_changed (the newer) within this many days.
-    max_profile_age_days: int = 180
+    #: LEFT needs the profile's last_verified / last_changed (the newer) within this many days. Vendors
+    #: refresh monthly to quarterly; a year is four quarterly cycles (docs/matching.md, "Freshness").
+    max_profile_age_days: int = 365
     #: accept STILL_THERE from a profile older than max_profile_age_days. Off: stale data gives no
     #: verdict at all (product.md §4); on: old data may still say "still there" (it never flags anyone).
     accept_stale_still_there: bool = False
@@ -83,6 +93,11 @@ class MatchingConfig:
     affiliates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: extra e-mail domains that never identify an employer (added to FREE_MAIL_DOMAINS).
     extra_free_mail_domains: tuple[str, ...] = ()
+    #: the admin's own corporate groups (same schema as the shipped table, see groups.py), looked up
+    #: before the shipped ones; JSON objects or ``CorporateGroup``.
+    corporate_groups: tuple[Any, ...] = ()
+    #: use the corporate-group table shipped with the product.
+    builtin_corporate_groups: bool = True
 
     def __post_init__(self) -> None:
         def check(cond: bool, name: str, why: str) -> None:
@@ -101,6 +116,12 @@ class MatchingConfig:
         check(self.employer_fuzzy_min_length >= 1, "employer_fuzzy_min_length", "must be >= 1")
         check(0 <= self.employer_typo_max_fraction < 0.5, "employer_typo_max_fraction", "must be in [0, 0.5)")
         check(self.employer_typo_min_length >= 2, "employer_typo_min_length", "must be >= 2")
+        check(1 <= self.history_min_likelihood <= 10, "history_min_likelihood", "must be in 1..10")
+        try:
+            groups = validate_groups(self.corporate_groups, "corporate_groups")
+        except ValueError as exc:
+            raise ValueError(f"MatchingConfig.corporate_groups: {exc}") from None
+        object.__setattr__(self, "corporate_groups", groups)
         for table in ("aliases", "affiliates"):
             value = getattr(self, table)
             check(isinstance(value, Mapping), table, "must be a mapping name -> list of names")
@@ -128,8 +149,9 @@ class MatchingConfig:
         if unknown:
             raise ValueError(f"MatchingConfig: unknown setting(s) {', '.join(unknown)}")
         kwargs = dict(values)
-        if "extra_free_mail_domains" in kwargs:
-            kwargs["extra_free_mail_domains"] = tuple(kwargs["extra_free_mail_domains"])
+        for name in ("extra_free_mail_domains", "corporate_groups"):
+            if name in kwargs:
+                kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,6 +161,8 @@ class MatchingConfig:
             value = getattr(self, f.name)
             if isinstance(value, Mapping):
                 value = {k: list(v) for k, v in value.items()}
+            elif f.name == "corporate_groups":
+                value = [g.model_dump(mode="json", exclude_none=True) for g in value]
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value

@@ -13,7 +13,9 @@ Kinds:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from rapidfuzz.distance import Levenshtein
@@ -21,6 +23,7 @@ from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from .config import DEFAULT, PLATFORM_DOMAINS, MatchingConfig
 from .domains import registrable_domain
+from .groups import GroupHit, GroupTable, group_table, name_keys
 from .linkedin import linkedin_company_id, linkedin_company_key
 from .normalise import COMMON_WORDS, NameKeys, company_keys
 from .records import AccountRecord, Company
@@ -63,6 +66,34 @@ class _Side(NamedTuple):
     has_data: bool  # a name, a domain or a LinkedIn id
     summary: dict[str, Any]  # for the evidence: name, norm, domain, linkedin (shared: never change it)
     summary_keys: dict[str, Any]  # the same without the name
+    # accounts of the same Dataverse hierarchy (account side only): name key / domain -> account name
+    hierarchy_keys: Mapping[str, str] = MappingProxyType({})
+    hierarchy_domains: Mapping[str, str] = MappingProxyType({})
+
+
+def _company_domain(website: str | None) -> str | None:
+    """The registrable domain of a company's website; None for a page on a platform ("facebook.com/acme")."""
+    domain = registrable_domain(website) if website else None
+    if domain in PLATFORM_DOMAINS and website and "/" in website.split("//", 1)[-1].strip().rstrip("/"):
+        return None
+    return domain
+
+
+def _hierarchy_index(
+    hierarchy: tuple[tuple[str | None, str | None], ...],
+) -> tuple[Mapping[str, str], Mapping[str, str]]:
+    keys: dict[str, str] = {}
+    domains: dict[str, str] = {}
+    for name, website in hierarchy:
+        label = name or website or ""
+        name_keys_ = company_keys(name)
+        if name_keys_ is not None:
+            for key in name_keys(name_keys_):
+                keys.setdefault(key, label)
+        domain = _company_domain(website)
+        if domain:
+            domains.setdefault(domain, label)
+    return MappingProxyType(keys), MappingProxyType(domains)
 
 
 def _side(
@@ -72,6 +103,7 @@ def _side(
     website: str | None,
     linkedin_url: str | None,
     linkedin_id: str | None,
+    hierarchy: tuple[tuple[str | None, str | None], ...] = (),
 ) -> _Side:
     keys = company_keys(name)
     others: list[NameKeys] = []
@@ -80,9 +112,7 @@ def _side(
             alt_keys = company_keys(alt)
             if alt_keys is not None:
                 others.append(alt_keys)
-    domain = registrable_domain(website) if website else None
-    if domain in PLATFORM_DOMAINS and website and "/" in website.split("//", 1)[-1].strip().rstrip("/"):
-        domain = None  # a page on a platform ("facebook.com/acme"), not the company's own site
+    domain = _company_domain(website)
     li_key = linkedin_company_key(linkedin_url)
     li_id = linkedin_company_id(linkedin_id) or (li_key[1] if li_key and li_key[0] == "id" else None)
     li_slug = li_key[1] if li_key and li_key[0] == "slug" else None
@@ -103,6 +133,7 @@ def _side(
         bool(keys is not None or domain or li_id or li_slug),
         {"name": name, **summary_keys},
         summary_keys,
+        *(_hierarchy_index(hierarchy) if hierarchy else ()),
     )
 
 
@@ -115,6 +146,7 @@ def _account_side(account: AccountRecord) -> _Side:
         account.website,
         account.linkedin_url,
         None,
+        tuple(tuple(pair) for pair in account.hierarchy),
     )
 
 
@@ -406,6 +438,96 @@ def _result(kind: str, basis: str, score: float | None, a: _Side, b: _Side, **ex
     return EmployerMatch(kind, basis, score, evidence, a.summary_keys, b.summary_keys, outcome)
 
 
+# --- corporate groups and the account hierarchy ---------------------------------------------------
+
+#: bases of a ``related`` result that mean "one corporate group" (the verdict names the source)
+GROUP_BASES = frozenset({"account_hierarchy", "corporate_group", "affiliate", "affiliate_table"})
+
+
+@lru_cache(maxsize=64)
+def _tables(config: MatchingConfig) -> tuple[GroupTable, ...]:
+    return group_table(config.builtin_corporate_groups, config.corporate_groups)
+
+
+def _hits(side: _Side, table: GroupTable) -> frozenset[GroupHit]:
+    return table.hits(side.names, side.domain)
+
+
+def _group_relation(a: _Side, b: _Side, config: MatchingConfig) -> tuple[str, str, dict[str, Any]] | None:
+    """(kind, basis, evidence) when a corporate-group table relates the two companies, else None.
+
+    The same company in the table (a former name, or one company named or reached by its domain on both
+    sides) is ``same``; two companies of one group are ``related``.
+    """
+    related: tuple[GroupTable, GroupHit, GroupHit] | None = None
+    for table in _tables(config):
+        a_hits = _hits(a, table)
+        if not a_hits:
+            continue
+        b_hits = _hits(b, table)
+        for ha in a_hits:
+            for hb in b_hits:
+                if ha.group != hb.group:
+                    continue
+                if ha.company == hb.company and {ha.via, hb.via} <= {"name", "former_name"}:
+                    # one company by its names; a domain alone may be a group-wide one (google.com)
+                    renamed = "former_name" in (ha.via, hb.via)
+                    basis = "corporate_group_rename" if renamed else "corporate_group_company"
+                    return SAME, basis, table.evidence(ha, hb)
+                if related is None:
+                    related = (table, ha, hb)
+    if related is not None:
+        table, ha, hb = related
+        return RELATED, "corporate_group", table.evidence(ha, hb)
+    return None
+
+
+def _in_hierarchy(a: _Side, b: _Side) -> str | None:
+    """The name of an account in the account's Dataverse hierarchy that the company is, else None."""
+    if not a.hierarchy_keys and not a.hierarchy_domains:
+        return None
+    if b.domain and b.domain in a.hierarchy_domains:
+        return a.hierarchy_domains[b.domain]
+    for keys in b.names:
+        if keys is not None:
+            for key in name_keys(keys):
+                if key in a.hierarchy_keys:
+                    return a.hierarchy_keys[key]
+    return None
+
+
+#: words that name no brand in other languages either: articles, "company", "general", "national", ...
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_NOT_A_BRAND = COMMON_WORDS | _word_set(
+
+        "des der die das den del los las von van und for with compagnie societe sociedad societa "
+        "gesellschaft generale generali generales nationale nazionale nacional internationale "
+        "internazionale groupe gruppo grupo banque banca banco versicherung versicherungen assurances "
+        "seguros industrie industria holding partners associates consulting management pjsc ojsc cjsc "
+        "jsc"
+
+)
+
+
+def _shared_brand(a: NameKeys, b: NameKeys) -> str | None:
+    """A distinctive word (not a common or generic word, 3+ letters) both names carry, else None."""
+    shared = sorted(w for w in a.token_set & b.token_set if len(w) >= 3 and w not in _NOT_A_BRAND)
+    return shared[0] if shared else None
+
+
+def _names_differ(best: float, a: _Side, b: _Side, scores: dict[str, Any]) -> EmployerMatch:
+    """Low name scores: ``different``, unless both names carry one distinctive word ("Bosch Rexroth" /
+    "Bosch Siemens Hausgeraete", "Delta Air Lines" / "Delta Dental"): a shared brand may be one group
+    the tables do not know, so it is ``related``, never proof of another company."""
+    brand = _shared_brand(a.keys, b.keys) if a.keys is not None and b.keys is not None else None
+    if brand is not None:
+        return _result(RELATED, "shared_brand_word", best, a, b, word=brand, **scores)
+    return _result(DIFFERENT, "names_differ", best, a, b, **scores)
+
+
 #: below this best name score no typo rule can match (they need about 75 and more), so names that
 #: share no word and hold no acronym or unreadable letter are "different" without further work
 _CLEARLY_DIFFERENT = 50.0
@@ -438,10 +560,19 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
     alias_index = _table_index(config, "aliases") if config.aliases else None
     if alias_index and _groups(a, alias_index) & _groups(b, alias_index):
         return _result(SAME, "alias_table", 100.0, a, b, **extra)
+    in_group = _group_relation(a, b, config)
 
     # 3. names (equal names are the same company, whatever parents the records name)
     ak, bk = a.keys, b.keys
     if ak is None or bk is None:
+        if in_group is not None and in_group[0] == SAME:
+            return _result(SAME, in_group[1], 100.0, a, b, group=in_group[2], **extra)
+        hierarchy_account = _in_hierarchy(a, b)
+        if hierarchy_account is not None:
+            group = {"source": "dataverse_account_hierarchy", "account": hierarchy_account}
+            return _result(RELATED, "account_hierarchy", None, a, b, group=group, **extra)
+        if in_group is not None:
+            return _result(RELATED, in_group[1], None, a, b, group=in_group[2], **extra)
         if id_conflict:
             return _result(DIFFERENT, "identifier_conflict", None, a, b, **extra)
         return _result(UNKNOWN, "no_name", None, a, b, **extra)
@@ -454,11 +585,19 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
     if subset and ak.core == bk.core:  # "KPMG International" / "KPMG": only generic words differ
         kind = RELATED if id_conflict else SAME
         return _result(kind, "name_equal_but_generic_words", 100.0, a, b, **extra)
-    # 4. affiliates: parent / subsidiary / sister companies
+    if in_group is not None and in_group[0] == SAME:  # a former name in a corporate-group table
+        return _result(SAME, in_group[1], 100.0, a, b, group=in_group[2], **extra)
+    # 4. one group: the account's Dataverse hierarchy, parents the records name, the corporate-group tables
+    hierarchy_account = _in_hierarchy(a, b)
+    if hierarchy_account is not None:
+        group = {"source": "dataverse_account_hierarchy", "account": hierarchy_account}
+        return _result(RELATED, "account_hierarchy", None, a, b, group=group, **extra)
     if (b.parent is not None and _any_equal((b.parent,), a_names)) or (
         a.parent is not None and (_any_equal((a.parent,), b_names) or _equal(a.parent, b.parent))
     ):
         return _result(RELATED, "affiliate", None, a, b, **extra)
+    if in_group is not None:
+        return _result(RELATED, in_group[1], None, a, b, group=in_group[2], **extra)
     if config.affiliates and (
         _groups(a, _table_index(config, "affiliates")) & _groups(b, _table_index(config, "affiliates"))
     ):
@@ -475,7 +614,7 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
         best = max(ts, ns)
         if best < _CLEARLY_DIFFERENT and best <= config.employer_different_score:
             scores = {"token_sort": round(ts, 1), "nospace": round(ns, 1), **extra}
-            return _result(DIFFERENT, "names_differ", best, a, b, **scores)
+            return _names_differ(best, a, b, scores)
     compatible = _tokens_compatible(ak, bk)
     typo = _typo_distance(ak, bk, config) if compatible else None
     if typo is not None:
@@ -510,7 +649,7 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
         if short.acronym_form and _abbreviates(short.acronym_form, long_.joined):
             # "VW" / "Volkswagen", "MSFT" / "Microsoft": maybe an abbreviation or ticker, not proof
             return _result(RELATED, "possible_abbreviation", best, a, b, **scores)
-        return _result(DIFFERENT, "names_differ", best, a, b, **scores)
+        return _names_differ(best, a, b, scores)
     if id_conflict:
         return _result(DIFFERENT, "identifier_conflict", best, a, b, **scores)
     rest = _beyond_common_words(ak, bk)
@@ -541,5 +680,5 @@ def match_employer(
 
 
 def clear_caches() -> None:
-    for fn in (_account_side, _company_side, _table_index, _match_cached):
+    for fn in (_account_side, _company_side, _table_index, _match_cached, _tables):
         fn.cache_clear()

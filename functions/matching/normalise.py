@@ -105,6 +105,10 @@ _EXTRA_LEGAL_FORMS = (
     "ev",
     "genossenschaft",
     "eingetragene genossenschaft",
+    "pjsc",  # public joint-stock company (Russia, Ukraine, UAE)
+    "ojsc",
+    "cjsc",
+    "jsc",
     "dac",  # Irish designated activity company
     "designated activity company",
 )

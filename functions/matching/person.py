@@ -253,6 +253,29 @@ def compare_names(c: _Name | None, p: _Name | None, threshold: float) -> tuple[s
     return "mismatch", 0.0
 
 
+def _email_agreement(contact: ContactRecord, profile: Profile, config: MatchingConfig) -> str | None:
+    """How the CRM's addresses (every e-mail column) compare with the profile's: "match" (one of them is
+    on the profile, or the source found the profile by one), "same_domain" (another address at one of
+    the contacts' non-free-mail domains), "no_match", or None (no address on one side)."""
+    c_emails = [e.strip().lower() for e in contact.emails if "@" in e]
+    if not c_emails:
+        return None
+    if "email" in profile.matched_on or any(e in profile.emails for e in c_emails):
+        return "match"
+    if not profile.emails:
+        return None
+    p_emails = {e.strip().lower() for e in profile.emails if isinstance(e, str)}
+    if not p_emails:
+        return None
+    if not p_emails.isdisjoint(c_emails):
+        return "match"
+    for c_email in c_emails:
+        domain = c_email.rsplit("@", 1)[1]
+        if domain not in config.free_mail_domains and any(e.endswith("@" + domain) for e in p_emails):
+            return "same_domain"  # another address at the contact's (work) domain
+    return "no_match"
+
+
 def match_person(contact: ContactRecord, profile: Profile, config: MatchingConfig = DEFAULT) -> PersonMatch:
     """How sure we are that ``profile`` is ``contact``. Pure; never raises on missing fields."""
     c_fields = _name_fields(contact.first_name, contact.middle_name, contact.last_name, contact.full_name)
@@ -270,21 +293,7 @@ def match_person(contact: ContactRecord, profile: Profile, config: MatchingConfi
             url = "match" if c_slug == p_slug else "differs"
         elif "profile_url" in profile.matched_on:
             url = "match"  # the source found this profile by the contact's URL
-    email: str | None = None
-    c_email = contact.email.strip().lower() if contact.email else ""
-    if "@" in c_email:
-        # the address as the profile writes it first; the profile's addresses normalised only if needed
-        if "email" in profile.matched_on or c_email in profile.emails:
-            email = "match"
-        elif profile.emails:
-            p_emails = {e.strip().lower() for e in profile.emails if isinstance(e, str)}
-            if c_email in p_emails:
-                email = "match"
-            elif p_emails:
-                email = "no_match"
-                domain = c_email.rsplit("@", 1)[1]
-                if domain not in config.free_mail_domains and any(e.endswith("@" + domain) for e in p_emails):
-                    email = "same_domain"  # another address at the contact's (work) domain
+    email = _email_agreement(contact, profile, config)
     likelihood = profile.match_likelihood
     likelihood_low = likelihood is not None and likelihood < config.min_match_likelihood
 

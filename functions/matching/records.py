@@ -63,6 +63,9 @@ class AccountRecord:
     phone: str | None = None
     parent_account_name: str | None = None
     aliases: tuple[str, ...] = ()  # from the configurable alias table
+    #: (name, website) of the other accounts in the same Dataverse account hierarchy (the accounts that
+    #: share its top-level parent): a move to one of them is a move inside the group, never LEFT
+    hierarchy: tuple[tuple[str | None, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,14 @@ class ContactRecord:
     country: str | None = None
     profile_url: str | None = None  # "linkedin.com/in/<slug>" where the CRM has one
     account_id: str | None = None
+    other_emails: tuple[str, ...] = ()  # the CRM's further addresses (emailaddress2, emailaddress3, ...)
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """Every address the CRM holds for the contact, ``email`` first, without blanks and repeats."""
+        if not self.other_emails:
+            return (self.email,) if self.email else ()
+        return tuple(dict.fromkeys(e for e in (self.email, *self.other_emails) if e))
 
 
 class Outcome(StrEnum):

@@ -9,15 +9,16 @@ the current employer ``same`` as the account. See docs/matching.md for the rules
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from .config import DEFAULT, MatchingConfig
 from .domains import email_domain, registrable_domain
-from .employer import DIFFERENT, RELATED, SAME, EmployerMatch, match_employer
+from .employer import DIFFERENT, GROUP_BASES, RELATED, SAME, EmployerMatch, match_employer
 from .linkedin import linkedin_company_key
-from .person import STRONG, match_person
+from .person import STRONG, WEAK, PersonMatch, match_person
 from .records import AccountRecord, Company, ContactRecord, Outcome, Position, Profile, Verdict
 
 EVIDENCE_VERSION = 1
@@ -35,6 +36,7 @@ RULES: dict[str, Outcome] = {
     "still_there.current_employer_is_account": Outcome.STILL_THERE,
     "still_there.returned_to_account": Outcome.STILL_THERE,
     "still_there.current_shares_identifier_with_account_position": Outcome.STILL_THERE,
+    "unknown.current_employer_same_group": Outcome.UNKNOWN,
     "unknown.current_employer_related": Outcome.UNKNOWN,
     "unknown.current_employer_unknown": Outcome.UNKNOWN,
     "unknown.no_position_at_account": Outcome.UNKNOWN,
@@ -197,6 +199,71 @@ def _split_at_account(
     return at_account, elsewhere
 
 
+#: employer bases that identify the account without its name: a LinkedIn page or the web domain
+_IDENTIFIER_BASES = frozenset({"linkedin_id", "linkedin_slug", "domain"})
+
+
+def _email_conflict(contact: ContactRecord, account: AccountRecord, profile: Profile,
+                    config: MatchingConfig) -> str | None:
+    """A CRM work address at a domain that neither the account, nor a company on the profile, nor an
+    address on the profile explains (a sign of another person); the domain, else None."""
+    explained: set[str] | None = None
+    for email in contact.emails:
+        domain = email_domain(email)
+        if not domain or domain in config.free_mail_domains:
+            continue
+        if explained is None:
+            explained = {registrable_domain(account.website)}
+            explained.update(registrable_domain(p.company.website) for p in profile.positions)
+            explained.update(email_domain(e) for e in profile.emails)
+        if domain not in explained:
+            return domain
+    return None
+
+
+def _shares_account_domain(contact: ContactRecord, account: AccountRecord, profile: Profile) -> bool:
+    """A CRM address and a profile address at the account's own domain (or the account has none)."""
+    a_domain = registrable_domain(account.website)
+    if not a_domain:
+        return True
+    return any(email_domain(e) == a_domain for e in contact.emails) and any(
+        email_domain(e) == a_domain for e in profile.emails
+    )
+
+
+def _account_history_match(contact: ContactRecord, account: AccountRecord, profile: Profile,
+                           person: PersonMatch, config: MatchingConfig,
+                           today_parts: tuple[int, ...]) -> PersonMatch | None:
+    """The strong-match policy for movers whose CRM e-mail is an old one the profile does not list.
+
+    Strong when all hold: exactly the same full name; the source's likelihood at least
+    ``history_min_likelihood``; no conflicting CRM address (``_email_conflict``; a differing profile URL
+    is a conflict before this is asked); an ended job at the account identified by its LinkedIn page or
+    registrable domain, never by name alone. Else None (the match stays weak).
+    """
+    likelihood = profile.match_likelihood
+    if (
+        person.strength != WEAK
+        or person.evidence.get("name") != "full"
+        or person.score is None
+        or person.score < 100
+        or likelihood is None
+        or likelihood < max(config.history_min_likelihood, config.min_match_likelihood)
+        or _email_conflict(contact, account, profile, config) is not None
+    ):
+        return None
+    for position in profile.positions:
+        if not _ended(position.end_date, today_parts):
+            continue
+        m = match_employer(account, position.company, config)
+        if m.kind == SAME and m.basis in _IDENTIFIER_BASES:
+            history = {"company": position.company.name, "end": position.end_date, "basis": m.basis}
+            evidence = {**person.evidence, "strength": STRONG, "basis": "name_and_account_history",
+                        "account_history": history}
+            return PersonMatch(STRONG, "name_and_account_history", person.score, evidence)
+    return None
+
+
 def decide(
     contact: ContactRecord,
     account: AccountRecord | None,
@@ -235,16 +302,20 @@ def decide(
             else "account_has_no_domain"
         )
         evidence["contact_email_domain"] = email_vs_account
+    today_parts = (today.year, today.month, today.day)
+    if person.basis == "name_and_email_domain" and not _shares_account_domain(contact, account, profile):
+        # the shared e-mail domain must be the account's ("email domain vs account domain")
+        weak_evidence = {**person.evidence, "strength": WEAK, "basis": "email_domain_not_account"}
+        person = PersonMatch(WEAK, "email_domain_not_account", person.score, weak_evidence)
+        evidence["person"] = weak_evidence
+    if person.strength == WEAK and config.strong_name_with_account_history:
+        person = _account_history_match(contact, account, profile, person, config, today_parts) or person
+        evidence["person"] = person.evidence
     if person.strength != STRONG:
         if person.strength == "conflict":
             return _verdict("unknown.person_conflict", evidence)
         return _verdict("unknown.person_not_strong", evidence)
-    if person.basis == "name_and_email_domain" and email_vs_account == "other":
-        # the shared e-mail domain must be the account's ("email domain vs account domain")
-        evidence["person"] = {**person.evidence, "strength": "weak", "basis": "email_domain_not_account"}
-        return _verdict("unknown.person_not_strong", evidence)
 
-    today_parts = (today.year, today.month, today.day)
     # the current job is the primary one (never "end_date is null"); a primary job that has ended is none.
     # The other jobs (not primary) are compared with the account only where a rule needs them, below.
     primaries: list[Position] = []
@@ -299,6 +370,20 @@ def decide(
             basis = "page_differs_from_account_position"
             current_evidence.update(kind=current_kind, basis=basis, account_page=page)
 
+    if current_match.basis == "names_in_different_scripts" and others:
+        # "ПАО «Северсталь»" in the CRM, "NLMK Group" on the profile: compare the current company with the
+        # account as this profile names it (its job there, identified by LinkedIn page or domain)
+        if at_account is None:
+            at_account, elsewhere = _split_at_account(account, others, config)
+        named = [p.company.name for p, m in at_account if m.basis in _IDENTIFIER_BASES and p.company.name]
+        if named:
+            kinds = {match_employer(replace(account, name=name), current.company, config).kind
+                     for name in named}
+            current_kind = SAME if SAME in kinds else RELATED if RELATED in kinds else (
+                DIFFERENT if kinds == {DIFFERENT} else current_kind)
+            current_evidence.update(kind=current_kind, basis="compared_with_account_as_profile_names_it",
+                                    account_as_named=named[0])
+
     still_rule: str | None = None
     if current_kind == SAME:
         if at_account is None and _may_have_returned(others):
@@ -320,6 +405,9 @@ def decide(
         return _verdict(stale_rule, evidence, current_name)
 
     if current_kind == RELATED:
+        if current_match.basis in GROUP_BASES and current_evidence.get("basis") == current_match.basis:
+            evidence["group"] = current_match.evidence.get("group") or {"source": current_match.basis}
+            return _verdict("unknown.current_employer_same_group", evidence, current_name)
         return _verdict("unknown.current_employer_related", evidence, current_name)
     if current_kind != DIFFERENT:
         return _verdict("unknown.current_employer_unknown", evidence, current_name)

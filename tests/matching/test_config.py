@@ -12,7 +12,7 @@ from functions.matching import DEFAULT, FREE_MAIL_DOMAINS, MatchingConfig
 def test_defaults_are_documented_values() -> None:
     assert DEFAULT.employer_same_score == 90.0
     assert DEFAULT.employer_different_score == 60.0
-    assert DEFAULT.max_profile_age_days == 180
+    assert DEFAULT.max_profile_age_days == 365
     assert DEFAULT.acronym_policy == "same"
     assert {"gmail.com", "web.de", "gmx.de", "outlook.com", "yahoo.com", "t-online.de"} <= FREE_MAIL_DOMAINS
 

@@ -8,7 +8,8 @@ import pytest
 
 from functions.matching import AccountRecord, Company, MatchingConfig, match_employer
 
-CONFIG = MatchingConfig()
+#: the name rules on their own: the shipped corporate-group table has its own tests (test_groups.py)
+CONFIG = MatchingConfig(builtin_corporate_groups=False)
 
 
 def kind(
@@ -81,7 +82,7 @@ def test_acronym_is_same_by_default_and_related_by_policy() -> None:
     assert kind("International Business Machines", "IBM") == ("same", "acronym")
     assert kind("Bayerische Motoren Werke AG", "BMW AG") == ("same", "acronym")
     assert kind("Procter & Gamble", "P&G") == ("same", "acronym")
-    cautious = MatchingConfig(acronym_policy="related")
+    cautious = MatchingConfig(acronym_policy="related", builtin_corporate_groups=False)
     assert kind("International Business Machines", "IBM", cautious) == ("related", "acronym")
 
 
@@ -154,7 +155,7 @@ def test_aliases_from_the_profile_source_and_the_account() -> None:
 
 
 def test_alias_table() -> None:
-    config = MatchingConfig(aliases={"Meta Platforms": ("Facebook", "FB")})
+    config = MatchingConfig(aliases={"Meta Platforms": ("Facebook", "FB")}, builtin_corporate_groups=False)
     assert kind("Facebook Inc.", "Meta Platforms, Inc.", config) == ("same", "alias_table")
     assert kind("Meta", "Facebook", config)[0] == "different"  # "Meta" alone is not in the table
     assert kind("Facebook Inc.", "Meta Platforms, Inc.") == ("different", "names_differ")  # default: no table
@@ -167,7 +168,8 @@ def test_affiliates_are_related() -> None:
     assert kind(account, Company(name="Volkswagen")) == ("related", "affiliate")
     account = AccountRecord("a", name="Audi AG", parent_account_name="Volkswagen AG")
     assert kind(account, Company(name="Porsche AG", parent_name="Volkswagen AG")) == ("related", "affiliate")
-    config = MatchingConfig(affiliates={"Deutsche Telekom": ("T-Systems", "T-Mobile US")})
+    config = MatchingConfig(affiliates={"Deutsche Telekom": ("T-Systems", "T-Mobile US")},
+                            builtin_corporate_groups=False)
     assert kind("Deutsche Telekom AG", "T-Systems International GmbH", config) == (
         "related",
         "affiliate_table",
@@ -264,6 +266,6 @@ def test_word_typo_rule_guards(a: str, b: str) -> None:
 
 
 def test_word_typo_rule_is_off_with_the_typo_rule() -> None:
-    off = MatchingConfig(employer_typo_max_fraction=0)
+    off = MatchingConfig(employer_typo_max_fraction=0, builtin_corporate_groups=False)
     assert kind("Emard Inc", "Emard Hnc", off)[0] != "same"
     assert kind("Sauer, Harris and Littel", "Swzer, Harris and Limtel", off)[0] != "same"

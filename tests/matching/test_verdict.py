@@ -106,10 +106,64 @@ def test_person_conflict() -> None:
 
 
 def test_namesake_is_not_strong_enough() -> None:
-    p = moved(emails=("robert.mueller@globex.com",))  # same name, other e-mail: maybe a namesake
+    # same name, other e-mail, and the source is not sure enough for the account-history policy
+    p = moved(emails=("robert.mueller@globex.com",), match_likelihood=7)
     v = run(p)
     assert (v.outcome, v.rule) == (Outcome.UNKNOWN, "unknown.person_not_strong")
     assert v.current_employer is None  # never point reps at a namesake's employer
+
+
+def test_old_crm_email_mover_is_strong_by_name_and_account_history() -> None:
+    # the CRM holds the old work address, the profile only the new one: the exact name, the job at the
+    # account identified by its domain and a likelihood >= 8 identify the person
+    p = moved(emails=("robert.mueller@globex.com",))
+    v = run(p)
+    assert (v.outcome, v.rule) == (Outcome.LEFT, "left.ended_at_account_now_elsewhere")
+    person = v.evidence["person"]
+    assert (person["basis"], person["account_history"]["basis"]) == ("name_and_account_history", "domain")
+    off = MatchingConfig(strong_name_with_account_history=False)
+    assert run(p, config=off).rule == "unknown.person_not_strong"
+    assert run(p, config=MatchingConfig(history_min_likelihood=10)).rule == "unknown.person_not_strong"
+
+
+@pytest.mark.parametrize(
+    ("why", "change"),
+    [
+        ("likelihood unknown", {"match_likelihood": None}),
+        ("likelihood 7", {"match_likelihood": 7}),
+        ("nickname, not the exact name", {"first_name": "bob"}),
+        ("initial only", {"first_name": "r."}),
+        ("job at the account known by name only",
+         {"positions": (Position(GLOBEX, start_date="2025-02", is_primary=True),
+                        Position(Company(name="Acme Widgets"), start_date="2019", end_date="2025-01"))}),
+        ("job at the account not ended",
+         {"positions": (Position(GLOBEX, start_date="2025-02", is_primary=True),
+                        Position(AT_ACME, start_date="2019"))}),
+    ],
+)
+def test_account_history_policy_needs_every_part(why: str, change: dict) -> None:
+    p = moved(emails=("robert.mueller@globex.com",), **change)
+    assert run(p).outcome != Outcome.LEFT, why
+
+
+def test_account_history_policy_refuses_a_conflicting_crm_address() -> None:
+    # a second CRM address at a company the profile never mentions: maybe another person
+    c = replace(CONTACT, other_emails=("robert.mueller@initech.com",))
+    v = run(moved(emails=("robert.mueller@globex.com",)), contact=c)
+    assert v.rule == "unknown.person_not_strong"
+    # an address the profile explains (the new employer's domain) is no conflict
+    c = replace(CONTACT, other_emails=("rm@globex.com",))
+    assert run(moved(emails=("robert.mueller@globex.com",)), contact=c).outcome == Outcome.LEFT
+    # a differing profile URL is a conflict before any policy
+    c = replace(CONTACT, profile_url="https://www.linkedin.com/in/robert-mueller-77")
+    p = moved(emails=(), profile_url="linkedin.com/in/robert-mueller-12")
+    assert run(p, contact=c).rule == "unknown.person_conflict"
+
+
+def test_any_crm_email_column_identifies() -> None:
+    c = replace(CONTACT, email=None, other_emails=("rob@private-mail.de", "robert.mueller@acme-widgets.de"))
+    v = run(moved(match_likelihood=None), contact=c)
+    assert (v.outcome, v.evidence["person"]["basis"]) == (Outcome.LEFT, "email")
 
 
 def test_low_likelihood_is_not_strong_enough() -> None:
@@ -183,10 +237,43 @@ def test_move_to_parent_or_subsidiary_is_not_left() -> None:
         Position(AT_ACME, start_date="2019", end_date="2025-01"),
     )
     v = run(p)
-    assert (v.outcome, v.rule) == (Outcome.UNKNOWN, "unknown.current_employer_related")
+    assert (v.outcome, v.rule) == (Outcome.UNKNOWN, "unknown.current_employer_same_group")
     assert v.evidence["current"]["basis"] == "affiliate"
     account = replace(ACCOUNT, parent_account_name="Globex Corporation")
-    assert run(moved(), account=account).rule == "unknown.current_employer_related"
+    assert run(moved(), account=account).rule == "unknown.current_employer_same_group"
+
+
+def test_move_inside_the_dataverse_account_hierarchy_is_not_left() -> None:
+    # the parent account's name shares no word with the account's: only the hierarchy tells
+    account = replace(ACCOUNT, hierarchy=(("Globex Holding SE", "https://www.globex.com/en/"),))
+    v = run(moved(), account=account)
+    assert (v.outcome, v.rule) == (Outcome.UNKNOWN, "unknown.current_employer_same_group")
+    assert v.evidence["group"] == {"source": "dataverse_account_hierarchy", "account": "Globex Holding SE"}
+    by_name = replace(ACCOUNT, hierarchy=(("Globex Corp.", None),))
+    assert run(moved(), account=by_name).rule == "unknown.current_employer_same_group"
+    unrelated = replace(ACCOUNT, hierarchy=(("Initech AG", "initech.com"),))
+    assert run(moved(), account=unrelated).outcome == Outcome.LEFT
+
+
+def test_move_inside_an_admin_corporate_group_is_not_left() -> None:
+    group = {"id": "acme", "name": "Acme Holding SE", "source": "https://example.org/acme",
+             "members": [{"name": "Acme Widgets GmbH", "domains": ["acme-widgets.de"]},
+                         {"name": "Globex Corporation"}]}
+    config = MatchingConfig(corporate_groups=[group], builtin_corporate_groups=False)
+    v = run(moved(), config=config)
+    assert (v.outcome, v.rule) == (Outcome.UNKNOWN, "unknown.current_employer_same_group")
+    assert v.evidence["group"]["source"] == "settings"
+    assert v.evidence["group"]["group"] == "Acme Holding SE"
+    assert v.evidence["group"]["facts"] == ["https://example.org/acme"]
+
+
+def test_a_former_name_in_the_group_table_is_the_same_company() -> None:
+    group = {"id": "acme", "name": "Acme Widgets GmbH", "members": [],
+             "former_names": [{"name": "Globex Corporation", "now": "Acme Widgets GmbH", "year": 2024}]}
+    config = MatchingConfig(corporate_groups=[group], builtin_corporate_groups=False)
+    v = run(profile(Position(GLOBEX, start_date="2019", is_primary=True)), config=config)
+    assert (v.outcome, v.rule) == (Outcome.STILL_THERE, "still_there.current_employer_is_account")
+    assert v.evidence["current"]["basis"] == "corporate_group_rename"
 
 
 def test_similar_name_is_related_not_left() -> None:
@@ -206,9 +293,14 @@ def test_alias_table_prevents_a_rebrand_left() -> None:
         Position(Company(name="Meta Platforms"), start_date="2022-01", is_primary=True),
         Position(Company(name="Facebook"), start_date="2015", end_date="2021-12"),
     )
-    assert run(p, account=account).outcome is Outcome.LEFT  # names alone cannot know
-    config = MatchingConfig(aliases={"Meta Platforms": ("Facebook",)})
+    names_only = MatchingConfig(builtin_corporate_groups=False)
+    assert run(p, account=account, config=names_only).outcome is Outcome.LEFT  # names alone cannot know
+    config = MatchingConfig(aliases={"Meta Platforms": ("Facebook",)}, builtin_corporate_groups=False)
     assert run(p, account=account, config=config).rule == "still_there.current_employer_is_account"
+    # the corporate-group table shipped with the product knows this rename
+    v = run(p, account=account)
+    assert (v.rule, v.evidence["current"]["basis"]) == ("still_there.current_employer_is_account",
+                                                        "corporate_group_rename")
 
 
 def test_current_employer_unknown() -> None:
@@ -293,7 +385,10 @@ RULE_CASES = {
     "unknown.person_conflict": lambda: run(
         moved(profile_url="linkedin.com/in/x"), contact=replace(CONTACT, profile_url="linkedin.com/in/y")
     ),
-    "unknown.person_not_strong": lambda: run(moved(emails=())),
+    "unknown.person_not_strong": lambda: run(moved(emails=(), match_likelihood=7)),
+    "unknown.current_employer_same_group": lambda: run(
+        moved(), account=replace(ACCOUNT, hierarchy=(("Globex Holding", "globex.com"),))
+    ),
     "unknown.no_current_position": lambda: run(profile(Position(AT_ACME, end_date="2020"))),
     "unknown.several_current_positions": lambda: run(
         profile(Position(AT_ACME, is_primary=True), Position(GLOBEX, is_primary=True))
@@ -398,19 +493,24 @@ def test_name_and_work_email_domain_identify_when_the_domain_is_the_accounts() -
     p = moved(emails=("r.mueller@acme-widgets.de",), matched_on=("name_company",))
     v = run(p)
     assert (v.outcome, v.evidence["person"]["basis"]) == (Outcome.LEFT, "name_and_email_domain")
-    strict = MatchingConfig(strong_name_with_email_domain=False)
+    strict = MatchingConfig(strong_name_with_email_domain=False, strong_name_with_account_history=False)
     assert run(p, config=strict).rule == "unknown.person_not_strong"
-    # the shared domain is not the account's: not strong
+    # the shared domain is not the account's: not strong (without the account-history policy, which
+    # accepts the exact name with the job at the account's domain and a likelihood of 9)
     c = replace(CONTACT, email="robert.mueller@old-employer.de")
     p = moved(emails=("r.mueller@old-employer.de",))
-    v = run(p, contact=c)
+    assert run(p, contact=c).evidence["person"]["basis"] == "name_and_account_history"
+    v = run(p, contact=c, config=MatchingConfig(strong_name_with_account_history=False))
     assert (v.rule, v.evidence["person"]["basis"]) == (
         "unknown.person_not_strong",
         "email_domain_not_account",
     )
     # a free-mail domain never counts
     c = replace(CONTACT, email="robert.mueller@gmail.com")
-    assert run(moved(emails=("bob.m@gmail.com",)), contact=c).rule == "unknown.person_not_strong"
+    no_history = MatchingConfig(strong_name_with_account_history=False)
+    assert run(moved(emails=("bob.m@gmail.com",)), contact=c, config=no_history).rule == (
+        "unknown.person_not_strong"
+    )
 
 
 def test_similar_name_on_another_page_than_the_accounts_own_job_is_different() -> None:
@@ -496,7 +596,7 @@ def test_other_jobs_are_compared_only_where_a_rule_needs_them(monkeypatch: pytes
     compared.clear()
     holding = Company(name="Widgetco Beteiligungs AG", parent_name="Acme Widgets GmbH")
     v = run(profile(Position(holding, start_date="2024", is_primary=True), old_job))
-    assert (v.rule, compared) == ("unknown.current_employer_related", ["Widgetco Beteiligungs AG"])
+    assert (v.rule, compared) == ("unknown.current_employer_same_group", ["Widgetco Beteiligungs AG"])
     # LEFT needs every job at the account: all are compared
     compared.clear()
     v = run(profile(*moved().positions, old_job))
