@@ -36,9 +36,7 @@ __all__ = [
     "ProfileSourceError",
     "ProfileSourceUnavailable",
     "fold_name",
-    "normalise_company_name",
     "normalise_date",
-    "normalise_domain",
     "normalise_email",
     "normalise_profile_url",
     "profile_content_hash",
@@ -63,6 +61,12 @@ class ProfileQuery:
     full_name: str | None = None
     company_name: str | None = None
     company_website: str | None = None
+    other_emails: tuple[str, ...] = ()  # the CRM's further addresses, tried after ``email``
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """Every address to look up by, ``email`` first."""
+        return tuple(dict.fromkeys(e for e in (self.email, *self.other_emails) if e))
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,36 +261,6 @@ def fold_name(value: str | None) -> str:
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", " and ")
     return " ".join(_NOT_WORD.sub(" ", text).split())
-
-
-_LEGAL_FORMS = frozenset(
-    {
-        "inc", "incorporated", "corp", "corporation", "co", "company", "ltd", "limited", "llc", "llp",
-        "lp", "plc", "gmbh", "mbh", "ag", "kg", "kgaa", "se", "sa", "sas", "sarl", "srl", "spa", "bv",
-        "nv", "oy", "ab", "as", "asa", "aps", "pty", "pte", "sl", "sp", "zoo", "kk",
-    }
-)  # fmt: skip
-
-
-@lru_cache(maxsize=_CACHE)
-def normalise_company_name(name: str | None) -> str:
-    """Loose company key for the name look-up only: folded, leading ``the`` and trailing legal forms
-    (``Inc``, ``GmbH & Co. KG``, ...) dropped. The verdict engine does the real employer matching."""
-    tokens = fold_name(name).split()
-    if tokens and tokens[0] == "the" and len(tokens) > 1:
-        tokens = tokens[1:]
-    while len(tokens) > 1 and (tokens[-1] in _LEGAL_FORMS or tokens[-1] == "and"):
-        tokens.pop()
-    return " ".join(tokens)
-
-
-@lru_cache(maxsize=_CACHE)
-def normalise_domain(url_or_host: str | None) -> str | None:
-    """``https://www.Example.com/de`` -> ``example.com`` (host without ``www.`` and port)."""
-    if not isinstance(url_or_host, str) or not url_or_host.strip():
-        return None
-    host = _host_and_path(url_or_host.strip())[0].removeprefix("www.")
-    return host or None
 
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")

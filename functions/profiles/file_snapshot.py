@@ -44,14 +44,12 @@ from .base import (
     ProfileSourceConfigError,
     ProfileSourceError,
     ProfileSourceUnavailable,
-    fold_name,
-    normalise_company_name,
     normalise_date,
-    normalise_domain,
     normalise_email,
     normalise_profile_url,
     with_content_hash,
 )
+from .lookup_keys import company_lookup_keys, names_agree, person_keys
 from .pdl_records import is_pdl_record, pdl_record_to_profile
 
 __all__ = ["CSV_COLUMNS", "MAX_LINE_BYTES", "FileSnapshotSource", "SnapshotStats"]
@@ -70,6 +68,7 @@ CSV_COLUMNS = (
     "emails",
     "last_verified",
     "last_changed",
+    "likelihood",
     "company_name",
     "company_website",
     "company_linkedin_id",
@@ -81,7 +80,7 @@ CSV_COLUMNS = (
     "end_date",
     "is_primary",
 )
-_POSITION_COLUMNS = CSV_COLUMNS[9:]
+_POSITION_COLUMNS = CSV_COLUMNS[CSV_COLUMNS.index("company_name"):]
 _TRUE = frozenset({"true", "1", "yes", "y", "x"})
 _FALSE = frozenset({"false", "0", "no", "n", ""})
 
@@ -189,6 +188,17 @@ def _profile_id(value: object) -> str:
     return value.strip()
 
 
+def _likelihood(value: object) -> int | None:
+    """The source's confidence (1-10) that the row is the person it was looked up for; None if absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+        raise _Malformed("wrong_type", "likelihood: expected an integer from 1 to 10")
+    return value
+
+
 def _str_list(value: object, where: str) -> list[str]:
     if value is None:
         return []
@@ -274,6 +284,7 @@ def _profile_from_json(obj: object) -> Profile:
         positions=positions,
         last_verified=_opt_date(obj, "last_verified"),
         last_changed=_opt_date(obj, "last_changed"),
+        match_likelihood=_likelihood(obj.get("likelihood")),
     )
 
 
@@ -286,6 +297,7 @@ class _CsvGroup:
         self.fields: dict[str, str | None] = {}
         self.emails: list[str] = []
         self.positions: list[Position] = []
+        self.likelihood: int | None = None
         self.bad = False
 
     def add(self, row: Mapping[str, str]) -> None:
@@ -297,6 +309,9 @@ class _CsvGroup:
             value = _opt_date(row, key)
             if value and not self.fields.get(key):
                 self.fields[key] = value
+        likelihood = _likelihood((row.get("likelihood") or "").strip() or None)
+        if likelihood is not None and self.likelihood is None:
+            self.likelihood = likelihood
         self.emails += [e for e in (row.get("emails") or "").split(";") if e.strip()]
         if not any((row.get(c) or "").strip() for c in _POSITION_COLUMNS):
             return
@@ -335,6 +350,7 @@ class _CsvGroup:
             positions=tuple(self.positions),
             last_verified=self.fields.get("last_verified"),
             last_changed=self.fields.get("last_changed"),
+            match_likelihood=self.likelihood,
         )
 
 
@@ -368,6 +384,7 @@ def _encode(profile: Profile) -> bytes:
             ]
             for p in profile.positions
         ],
+        profile.match_likelihood,
     ]
     raw = json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     compressor = zlib.compressobj(6, zlib.DEFLATED, _WBITS, 2, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
@@ -377,7 +394,7 @@ def _encode(profile: Profile) -> bytes:
 def _decode(blob: bytes) -> Profile:
     decompressor = zlib.decompressobj(_WBITS, zdict=_ZDICT)
     row = json.loads(decompressor.decompress(blob) + decompressor.flush())
-    pid, full, first, middle, last, url, emails, verified, changed, positions = row
+    pid, full, first, middle, last, url, emails, verified, changed, positions, likelihood = row
     return with_content_hash(
         Profile(
             profile_id=pid,
@@ -407,6 +424,7 @@ def _decode(blob: bytes) -> Profile:
             ),
             last_verified=verified,
             last_changed=changed,
+            match_likelihood=likelihood,
         )
     )
 
@@ -416,31 +434,19 @@ def _key_hash(kind: str, key: str) -> int:
     return hash(f"{kind}\x1f{key}") & _MASK64
 
 
-def _name_parts(first: str | None, last: str | None, full: str | None) -> tuple[str, str] | None:
-    """(folded first given name, folded last name) or None."""
-    first_f, last_f = fold_name(first), fold_name(last)
-    if not (first_f and last_f):
-        tokens = fold_name(full).split()
-        if len(tokens) < 2:
-            return None
-        first_f, last_f = first_f or tokens[0], last_f or tokens[-1]
-    return first_f.split()[0], last_f
+def _profile_company_keys(profile: Profile) -> frozenset[str]:
+    """The company keys of every position (current or past), under each name the source gives it."""
+    keys: set[str] = set()
+    for position in profile.positions:
+        company = position.company
+        keys |= company_lookup_keys(company.name, company.website)
+        for alias in company.aliases:
+            keys |= company_lookup_keys(alias, None)
+    return frozenset(keys)
 
 
-def _first_names_agree(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    return (len(a) == 1 or len(b) == 1) and a[0] == b[0]
-
-
-def _company_keys(position: Position) -> Iterator[str]:
-    for name in (position.company.name, *position.company.aliases):
-        key = normalise_company_name(name)
-        if key:
-            yield "c:" + key
-    domain = normalise_domain(position.company.website)
-    if domain:
-        yield "d:" + domain
+def _name_company_keys(names: frozenset[tuple[str, str]], companies: Iterable[str]) -> set[str]:
+    return {f"{surname}|{given[0]}|{company}" for given, surname in names for company in companies}
 
 
 class _KeyColumn:
@@ -898,12 +904,10 @@ class FileSnapshotSource:
             self._urls.add(_key_hash("url", profile.profile_url), record)
         for email in profile.emails:
             self._emails.add(_key_hash("email", email), record)
-        name = _name_parts(profile.first_name, profile.last_name, profile.full_name)
-        if name:
-            first, last = name
-            keys = {key for position in profile.positions for key in _company_keys(position)}
-            for key in keys:
-                self._names.add(_key_hash("name", f"{last}|{first[0]}|{key}"), record)
+        names = person_keys(profile.first_name, profile.last_name, profile.full_name)
+        if names:
+            for key in _name_company_keys(names, _profile_company_keys(profile)):
+                self._names.add(_key_hash("name", key), record)
         self.stats.profiles_loaded += 1
 
     def _finish(self) -> None:
@@ -990,42 +994,34 @@ class FileSnapshotSource:
 
     def _lookup_one(self, query: ProfileQuery) -> LookupResult:
         url = normalise_profile_url(query.profile_url)
-        email = normalise_email(query.email)
-        name = _name_parts(query.first_name, query.last_name, query.full_name)
-        company_keys = []
-        if normalise_company_name(query.company_name):
-            company_keys.append("c:" + normalise_company_name(query.company_name))
-        if normalise_domain(query.company_website):
-            company_keys.append("d:" + normalise_domain(query.company_website))  # type: ignore[operator]
-        if not (url or email or (name and company_keys)):
+        emails = [e for e in dict.fromkeys(map(normalise_email, query.emails)) if e]
+        names = person_keys(query.first_name, query.last_name, query.full_name)
+        companies = company_lookup_keys(query.company_name, query.company_website)
+        if not (url or emails or (names and companies)):
             return LookupResult("skipped", detail="no profile URL, email, or name with company")
         ambiguous: list[str] = []
         if url:
             found = [p for p in self._candidates(self._urls, "url", url) if p.profile_url == url]
             if len(found) == 1:
-                matched_on = (
-                    ("profile_url", "email") if email and email in found[0].emails else ("profile_url",)
-                )
-                return _matched(found[0], matched_on)
+                by_email = any(e in found[0].emails for e in emails)
+                return _matched(found[0], ("profile_url", "email") if by_email else ("profile_url",))
             if found:
                 ambiguous.append(f"{len(found)} profiles with this profile_url")
-        if email:
+        for email in emails:
             found = [p for p in self._candidates(self._emails, "email", email) if email in p.emails]
             if len(found) == 1:
                 return _matched(found[0], ("email",))
             if found:
                 ambiguous.append(f"{len(found)} profiles with this email")
-        if name and company_keys:
-            first, last = name
+        if names and companies:
             found_by_id: dict[str, Profile] = {}
-            for key in company_keys:
-                for profile in self._candidates(self._names, "name", f"{last}|{first[0]}|{key}"):
-                    candidate = _name_parts(profile.first_name, profile.last_name, profile.full_name)
-                    if (
-                        candidate
-                        and candidate[1] == last
-                        and _first_names_agree(candidate[0], first)
-                        and any(k in company_keys for p in profile.positions for k in _company_keys(p))
+            for key in _name_company_keys(names, companies):
+                for profile in self._candidates(self._names, "name", key):
+                    if profile.profile_id in found_by_id:
+                        continue
+                    candidate = person_keys(profile.first_name, profile.last_name, profile.full_name)
+                    if names_agree(candidate, names) and not companies.isdisjoint(
+                        _profile_company_keys(profile)
                     ):
                         found_by_id[profile.profile_id] = profile
             if len(found_by_id) == 1:

@@ -86,7 +86,7 @@ def build_params(query: ProfileQuery) -> tuple[dict[str, Any], tuple[str, ...]] 
     url = normalise_profile_url(query.profile_url)
     if url:
         return {"profile": url}, ("profile_url",)
-    email = normalise_email(query.email)
+    email = next((e for e in map(normalise_email, query.emails) if e), None)
     if email:
         return {"email": email}, ("email",)
     company = (query.company_name or "").strip() or (query.company_website or "").strip()

@@ -11,10 +11,9 @@ from functions.profiles import normalise_email, normalise_profile_url, profile_c
 from functions.profiles.base import (
     LookupResult,
     LookupStats,
-    normalise_company_name,
     normalise_date,
-    normalise_domain,
 )
+from functions.profiles.lookup_keys import company_lookup_keys, names_agree, person_keys
 
 
 @pytest.mark.parametrize(
@@ -52,13 +51,27 @@ def test_email_normalisation() -> None:
         assert normalise_email(bad) is None  # type: ignore[arg-type]
 
 
-def test_company_and_domain_keys() -> None:
-    assert normalise_company_name("The Contoso Ltd.") == "contoso"
-    assert normalise_company_name("Müller GmbH & Co. KG") == "muller"
-    assert normalise_company_name("Procter & Gamble") == "procter and gamble"
-    assert normalise_domain("https://www.Contoso.com/de?x=1") == "contoso.com"
-    assert normalise_domain("contoso.co.uk:443") == "contoso.co.uk"
-    assert normalise_domain("") is None
+def test_look_up_keys_are_the_engines_normalisation() -> None:
+    # both umlaut spellings, legal forms dropped, the registrable domain of any website form
+    assert company_lookup_keys("Müller GmbH & Co. KG", None) >= {"c:mueller", "c:muller"}
+    procter = company_lookup_keys("Procter & Gamble", None)
+    assert procter == company_lookup_keys("Procter and Gamble Co.", None)
+    assert "c:contoso" in company_lookup_keys("The Contoso Ltd.", None)
+    sites = ("https://www.Contoso.com/de?x=1", "WWW.CONTOSO.COM", "careers.contoso.com", "contoso.com:443")
+    for site in sites:
+        assert "d:contoso.com" in company_lookup_keys(None, site), site
+    assert "d:contoso.co.uk" in company_lookup_keys(None, "http://shop.contoso.co.uk/")
+    assert company_lookup_keys(None, "https://www.linkedin.com/company/contoso") == frozenset()  # a platform
+    assert company_lookup_keys("", "") == frozenset()
+
+
+def test_person_keys_meet_across_umlauts_and_scripts() -> None:
+    assert names_agree(person_keys("Jürgen", "Groß", None), person_keys("Juergen", "Gross", None))
+    assert names_agree(person_keys("Jürgen", "Müller", None), person_keys("Jurgen", "Muller", None))
+    assert names_agree(person_keys("Иван", "Петров", None), person_keys("Ivan", "Petrov", None))
+    assert names_agree(person_keys(None, None, "Dr. Anna Schmidt"), person_keys("A.", "Schmidt", None))
+    assert not names_agree(person_keys("Anna", "Schmidt", None), person_keys("Berta", "Schmidt", None))
+    assert person_keys(None, None, "Cher") == frozenset()
 
 
 @pytest.mark.parametrize("good", ["2024", "2024-02", "2024-02-29", None, ""])

@@ -469,3 +469,64 @@ def test_csv_unreadable_row_rejects_the_profile_it_names(tmp_path: Path) -> None
     assert stats.profiles_rejected == 1
     assert source.lookup([ProfileQuery("q", email="a@example.com")]) == {"q": None}
     assert source.lookup([ProfileQuery("q", email="z@example.com")])["q"] is not None
+
+
+# ------------------------------------------------------------------ one normalisation with the engine
+def test_likelihood_is_kept_from_jsonl_csv_and_pdl_envelopes(tmp_path: Path) -> None:
+    rows = [{**person("p1", "Ada", "Lovelace", emails=("ada@contoso.com",)), "likelihood": 9},
+            {**person("p2", "Alan", "Turing", emails=("alan@contoso.com",)), "likelihood": "x"},
+            {**SAMPLE_RESPONSE, "likelihood": 7}]
+    source = FileSnapshotSource(str(write(tmp_path / "p.jsonl", jsonl(rows))))
+    found = source.lookup([ProfileQuery("c1", email="ada@contoso.com"),
+                           ProfileQuery("c2", email="alan@contoso.com"),
+                           ProfileQuery("c3", profile_url=SAMPLE_RECORD["linkedin_url"])])
+    assert found["c1"].match_likelihood == 9
+    assert found["c2"] is None  # a bad likelihood rejects the row (counted), it never becomes "unknown"
+    assert source.stats.rows_malformed["wrong_type"] == 1
+    assert found["c3"].match_likelihood == 7
+    header = list(CSV_COLUMNS)
+    row = dict.fromkeys(header, "")
+    row.update(profile_id="p9", first_name="Grace", last_name="Hopper", emails="grace@navy.mil",
+               likelihood="8", company_name="US Navy", is_primary="true", last_verified="2026-01-01")
+    csv_file = write(tmp_path / "p.csv", csv_text(header, [[row[h] for h in header]]))
+    csv_source = FileSnapshotSource(str(csv_file))
+    assert csv_source.lookup([ProfileQuery("c", email="grace@navy.mil")])["c"].match_likelihood == 8
+
+
+def test_every_crm_email_is_looked_up_in_order(people_jsonl: Path) -> None:
+    source = FileSnapshotSource(str(people_jsonl))
+    query = ProfileQuery("c1", email="old.address@gone.example", other_emails=("alan@fabrikam.com",))
+    result = source.lookup_results([query])["c1"]
+    assert (result.status, result.profile.profile_id) == ("matched", "p2")
+    assert result.profile.matched_on == ("email",)
+
+
+def test_name_and_company_fallback_uses_the_engines_keys(tmp_path: Path) -> None:
+    rows = [person("p1", "Jürgen", "Groß", company="Müller Maschinenbau GmbH",
+                   website="https://www.mueller-mb.de/"),
+            person("p2", "Иван", "Петров", company="Gazprom Neft PJSC", website="gazprom-neft.com"),
+            person("p3", "Zoë", "Ng", company="Acme", website="https://WWW.ACME.CO.UK/en/about")]
+    source = FileSnapshotSource(str(write(tmp_path / "p.jsonl", jsonl(rows))))
+    queries = [
+        # ü written as ue in the CRM, the legal form left out
+        ProfileQuery("c1", first_name="Juergen", last_name="Gross", company_name="Mueller Maschinenbau"),
+        # ... or only the website, in another form (registrable domain)
+        ProfileQuery("c2", first_name="J.", last_name="Groß", company_website="careers.mueller-mb.de"),
+        # a Cyrillic name in the file, its transliteration in the CRM
+        ProfileQuery("c3", first_name="Ivan", last_name="Petrov", company_website="https://gazprom-neft.com"),
+        ProfileQuery("c4", first_name="Zoe", last_name="Ng", company_website="acme.co.uk"),
+        ProfileQuery("c5", first_name="Zoe", last_name="Ng", company_website="acme.com"),  # another domain
+    ]
+    found = source.lookup_results(queries)
+    ids = [found[q.contact_id].profile.profile_id if found[q.contact_id].profile else None for q in queries]
+    assert ids == ["p1", "p1", "p2", "p3", None]
+    assert found["c1"].profile.matched_on == ("name_company",)
+
+
+def test_two_namesakes_at_the_company_are_ambiguous(tmp_path: Path) -> None:
+    rows = [person("p1", "John", "Smith", company="Siemens AG", website="siemens.com"),
+            person("p2", "John", "Smith", company="Siemens Healthineers", website="siemens.com")]
+    source = FileSnapshotSource(str(write(tmp_path / "p.jsonl", jsonl(rows))))
+    result = source.lookup_results([ProfileQuery("c", first_name="John", last_name="Smith",
+                                                 company_website="https://www.siemens.com/de")])["c"]
+    assert (result.status, result.profile) == ("ambiguous", None)
