@@ -96,6 +96,7 @@ def build_tables(*, with_msdyn_orgchangestatus: bool = False) -> dict[str, Table
         _s("jobtitle", 100),
         _s("emailaddress1", 100),
         _s("emailaddress2", 100),
+        _s("emailaddress3", 100),
         _s("telephone1", 50),
         _s("mobilephone", 50),
         _s("address1_city", 80),

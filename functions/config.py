@@ -180,6 +180,12 @@ _NCRONTAB_FIELD = re.compile(r"^[0-9*/,\-A-Za-z]+$")
 _TIMESPAN = re.compile(r"^\d{1,2}:\d{2}:\d{2}$")
 
 
+#: a Dataverse column's logical name (as the Web API's $select takes it)
+COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+#: identity columns of one kind (profile URL, extra e-mails) the scan reads at most
+MAX_IDENTITY_COLUMNS = 5
+
+
 class ScanConfig(BaseModel):
     """The daily scan (docs/scan.md): schedule, sync users, cost and safety switches."""
 
@@ -199,6 +205,31 @@ class ScanConfig(BaseModel):
     state_table_prefix: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,29}$")] = "dval"
     lock_ttl_seconds: Annotated[int, Field(ge=30, le=86400)] = 900
     provisioning_max_age_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 168.0
+    profile_url_columns: tuple[str, ...] = Field(
+        default=(), description="Contact text columns that may hold the LinkedIn profile URL, in order"
+    )
+    extra_email_columns: tuple[str, ...] = Field(
+        default=("emailaddress2", "emailaddress3"),
+        description="Contact e-mail columns read besides emailaddress1",
+    )
+
+    @field_validator("profile_url_columns", "extra_email_columns", mode="before")
+    @classmethod
+    def _column_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            parts = [part.strip() for part in text.split(",") if part.strip()]
+            value = [] if text.lower() == "none" else parts
+        if isinstance(value, list | tuple):
+            names = [str(v).strip().lower() for v in value]
+            if len(names) > MAX_IDENTITY_COLUMNS:
+                raise ValueError(f"at most {MAX_IDENTITY_COLUMNS} columns")
+            bad = [n for n in names if not COLUMN_NAME.fullmatch(n)]
+            if bad:
+                raise ValueError(f"{len(bad)} name(s) are not Dataverse column logical names "
+                                 "(lower-case letters, digits, underscores)")
+            return tuple(dict.fromkeys(names))
+        return value
 
     @field_validator("schedule")
     @classmethod
@@ -364,6 +395,8 @@ SCAN_SETTINGS: dict[str, str] = {
     "STATE_TABLE_PREFIX": "state_table_prefix",
     "SCAN_LOCK_TTL_SECONDS": "lock_ttl_seconds",
     "SCAN_PROVISIONING_MAX_AGE_HOURS": "provisioning_max_age_hours",
+    "CONTACT_PROFILE_URL_COLUMNS": "profile_url_columns",
+    "CONTACT_EMAIL_COLUMNS": "extra_email_columns",
 }
 API_SETTINGS: dict[str, str] = {
     "API_AUTH": "auth",

@@ -15,7 +15,14 @@ from typing import Any
 
 from functions.dataverse import ChangedRow, DataverseClient, DeletedRow, validate_guid
 from functions.matching.records import AccountRecord, ContactRecord
-from functions.pipeline.hashing import ACCOUNT_COLUMNS, CONTACT_COLUMNS, account_from_row, contact_from_row
+from functions.pipeline.hashing import (
+    ACCOUNT_COLUMNS,
+    CONTACT_COLUMNS,
+    DEFAULT_IDENTITY,
+    IdentityColumns,
+    account_from_row,
+    contact_from_row,
+)
 from functions.pipeline.scope import ACTIVE, CONTACT_TYPE, OPPORTUNITY_TYPE
 
 __all__ = [
@@ -67,6 +74,7 @@ class AccountInfo:
     record: AccountRecord
     owner_id: str | None
     active: bool
+    parent_id: str | None = None  # parentaccountid: the account's place in its hierarchy
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +115,9 @@ class TableChanges:
 
 class CrmReader:
     def __init__(self, client: DataverseClient, *, flag_column: str | None, employer_column: str | None,
-                 page_size: int | None = None) -> None:
+                 page_size: int | None = None, identity: IdentityColumns = DEFAULT_IDENTITY) -> None:
         self.client = client
+        self.identity = identity
         self.flag_column = flag_column
         self.employer_column = employer_column
         self.page_size = page_size
@@ -129,14 +138,14 @@ class CrmReader:
     @property
     def contact_columns(self) -> list[str]:
         extra = [c for c in (self.flag_column, self.employer_column) if c]
-        return [*CONTACT_COLUMNS, *extra]
+        return list(dict.fromkeys([*CONTACT_COLUMNS, *self.identity.columns, *extra]))
 
     # ------------------------------------------------------------------ row -> info
     def contact(self, row: dict[str, Any]) -> CrmContact:
         flag = row.get(self.flag_column) if self.flag_column else None
         employer = row.get(self.employer_column) if self.employer_column else None
         return CrmContact(
-            record=contact_from_row(row),
+            record=contact_from_row(row, self.identity),
             owner_id=_guid(row.get("_ownerid_value")),
             active=row.get("statecode") == ACTIVE,
             flag_value=int(flag) if flag is not None else None,
@@ -147,7 +156,7 @@ class CrmReader:
     @staticmethod
     def account(row: dict[str, Any]) -> AccountInfo:
         return AccountInfo(account_from_row(row), _guid(row.get("_ownerid_value")),
-                           row.get("statecode") == ACTIVE)
+                           row.get("statecode") == ACTIVE, _guid(row.get("_parentaccountid_value")))
 
     @staticmethod
     def opportunity(row: dict[str, Any]) -> OpportunityInfo:
@@ -217,6 +226,11 @@ class CrmReader:
     def accounts_by_id(self, ids: Iterable[str]) -> Iterator[AccountInfo]:
         return self._converted(self.account, self._by("accounts", "accountid", ids, list(ACCOUNT_COLUMNS)),
                                "accounts")
+
+    def accounts_by_parent(self, parent_ids: Iterable[str]) -> Iterator[AccountInfo]:
+        """The accounts whose parent account is one of ``parent_ids`` (one level of a hierarchy)."""
+        return self._converted(self.account, self._by("accounts", "_parentaccountid_value", parent_ids,
+                                                      list(ACCOUNT_COLUMNS)), "accounts")
 
     def current_flags(self, ids: Iterable[str]) -> dict[str, int | None]:
         """The flag value each of these contacts holds *now* (a contact missing from the answer was

@@ -24,9 +24,14 @@ from functions.dataverse.column import ColumnBinding, SupportingColumns, option_
 from functions.matching.config import DEFAULT as DEFAULT_MATCHING
 from functions.matching.config import MatchingConfig
 from functions.matching.records import Outcome
-from functions.pipeline import crm_reader
+from functions.pipeline import crm_reader, hierarchy
 from functions.pipeline.crm_reader import AccountInfo, CrmContact, CrmReader
-from functions.pipeline.hashing import account_hash, contact_hash, record_dict
+from functions.pipeline.hashing import (
+    ACCOUNT_COLUMNS,
+    IdentityColumns,
+    account_hash,
+    contact_hash,
+)
 from functions.pipeline.plan import PlanItem, apply_budget, next_refresh, reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
 from functions.pipeline.validate import Batch, BatchItem, ItemResult, validate_batch
@@ -422,8 +427,9 @@ class _Run:
         self.sync = resolve_sync_users(self.client, self.scan)
         self.summary.sync_users = f"{len(self.sync.owner_ids)} ({self.sync.source})"
         employer_column = supporting.current_employer if supporting and flag_column else None
+        identity = IdentityColumns(self.scan.profile_url_columns, self.scan.extra_email_columns)
         reader = CrmReader(self.client, flag_column=flag_column, employer_column=employer_column,
-                           page_size=self.config.dataverse.page_size)
+                           page_size=self.config.dataverse.page_size, identity=identity)
         self.reader = reader
         checkpoint = self.checkpoint_store.load()
         self.checkpoint = checkpoint
@@ -436,7 +442,8 @@ class _Run:
         if checkpoint and checkpoint.get("sync_fingerprint") != self.sync.fingerprint:
             reasons_full.append("sync users changed")
         if checkpoint and (checkpoint.get("scope_version") != SCOPE_VERSION
-                           or checkpoint.get("columns") != reader.contact_columns):
+                           or checkpoint.get("columns") != reader.contact_columns
+                           or checkpoint.get("account_columns") != list(ACCOUNT_COLUMNS)):
             reasons_full.append("columns or scope rules changed")
         self.pending = self.pending_list.all()
         self.hooks.progress("reading profiles", 0, 0)
@@ -545,6 +552,7 @@ class _Run:
         links["accounts"] = accounts_t.delta_link
         accounts = {a.record.account_id: a for a in accounts_t.changed}
         del accounts_t
+        self._note_truncated(hierarchy.attach(accounts))
         self.hooks.progress("reading opportunities", 0, 0)
         opps_t = r.read_table("opportunities", None)
         links["opportunities"] = opps_t.delta_link
@@ -663,6 +671,13 @@ class _Run:
         need_accounts -= set(accounts)
         if need_accounts:
             accounts.update((a.record.account_id, a) for a in r.accounts_by_id(need_accounts))
+        used = {aid: accounts[aid] for c in contact_rows.values()
+                if (aid := c.record.account_id or "") in accounts}
+        if used:
+            trees = hierarchy.HierarchyReader(r.accounts_by_id, r.accounts_by_parent)
+            trees.attach(used)
+            accounts.update(used)
+            self._note_truncated(trees.truncated)
         relink = {cid for cid in contact_rows if cid in recheck or states.get(cid) is None}
         linked = r.opportunity_links(relink, self.sync) if relink else set()
         for cid, contact in contact_rows.items():
@@ -674,6 +689,12 @@ class _Run:
         self.c["in_scope"] = max(0, int(checkpoint.get("in_scope", 0)) + self.entered
                                  - self.c["left_scope"] - gone_in_scope)
         return out
+
+    def _note_truncated(self, cut: int) -> None:
+        if cut:
+            self.summary.notes.append(f"{cut} account hierarch{'y' if cut == 1 else 'ies'} larger than "
+                                      f"{hierarchy.MAX_TREE} accounts: only the first {hierarchy.MAX_TREE} "
+                                      "are compared")
 
     @staticmethod
     def _unchanged(contact: CrmContact, state: ContactState, changed_accounts: dict[str, Any]) -> bool:
@@ -781,10 +802,7 @@ class _Run:
             t = time.monotonic()
             try:
                 batch = Batch(self.summary.run_id, index, self.today.isoformat(), tuple(
-                    BatchItem(contact=_record_dict(p.contact.record),
-                              account=_record_dict(p.account.record) if p.account else None,
-                              reason=p.reason, flag_value=p.contact.flag_value,
-                              employer_value=p.contact.employer_value) for p in chunk))
+                    BatchItem.of(p.contact, p.account, p.reason) for p in chunk))
                 results = validate_batch(batch, self.source, matching=self.matching)
             except ProfileSourceAuthError as exc:
                 self.summary.notes.append(f"profile source refused look-ups, stopped: {exc}")
@@ -1021,15 +1039,13 @@ class _Run:
             "sync_fingerprint": self.sync.fingerprint,
             "scope_version": SCOPE_VERSION,
             "columns": self.reader.contact_columns,
+            "account_columns": list(ACCOUNT_COLUMNS),
             "last_day": self.today.isoformat(),
             "profile_digests": digests,
             "run_id": self.summary.run_id,
             "in_scope": self.c["in_scope"],
             "profile_count": self.profile_count,
         })
-
-
-_record_dict = record_dict
 
 
 # Keep the type names importable for callers that build summaries themselves.

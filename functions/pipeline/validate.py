@@ -11,11 +11,12 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.matching import MatchingConfig, decide
 from functions.matching.config import DEFAULT
 from functions.matching.records import AccountRecord, ContactRecord, Outcome
+from functions.pipeline.hashing import record_dict
 from functions.profiles import (
     ProfileQuery,
     ProfileSource,
@@ -23,6 +24,9 @@ from functions.profiles import (
     ProfileSourceError,
     profile_content_hash,
 )
+
+if TYPE_CHECKING:
+    from functions.pipeline.crm_reader import AccountInfo, CrmContact
 
 __all__ = ["Batch", "BatchItem", "ItemResult", "validate_batch"]
 
@@ -41,14 +45,24 @@ class BatchItem:
     def contact_id(self) -> str:
         return str(self.contact["contact_id"])
 
+    @classmethod
+    def of(cls, contact: CrmContact, account: AccountInfo | None, reason: str) -> BatchItem:
+        """The item for a contact and its account as the scan read them."""
+        return cls(contact=record_dict(contact.record),
+                   account=record_dict(account.record) if account is not None else None,
+                   reason=reason, flag_value=contact.flag_value, employer_value=contact.employer_value)
+
     def contact_record(self) -> ContactRecord:
-        return ContactRecord(**self.contact)
+        data = dict(self.contact)
+        data["other_emails"] = tuple(data.get("other_emails") or ())
+        return ContactRecord(**data)
 
     def account_record(self) -> AccountRecord | None:
         if self.account is None:
             return None
         data = dict(self.account)
         data["aliases"] = tuple(data.get("aliases") or ())
+        data["hierarchy"] = tuple(tuple(pair) for pair in data.get("hierarchy") or ())
         return AccountRecord(**data)
 
 
@@ -89,6 +103,7 @@ def _query(item: BatchItem) -> ProfileQuery:
         contact_id=item.contact_id,
         profile_url=c.get("profile_url"),
         email=c.get("email"),
+        other_emails=tuple(c.get("other_emails") or ()),
         first_name=c.get("first_name"),
         last_name=c.get("last_name"),
         full_name=c.get("full_name"),

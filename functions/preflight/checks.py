@@ -31,6 +31,7 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "dataverse": ("config",),
     "privileges": ("dataverse",),
     "change_tracking": ("dataverse",),
+    "identity_columns": ("dataverse",),
     "languages": ("dataverse",),
     "bulk_update": ("dataverse",),
     "profile_source": ("config",),
@@ -531,6 +532,57 @@ def _check_change_tracking(ctx: _Context) -> Check:
     return Check("change_tracking", CheckStatus.OK, f"on for {', '.join(TRACKED_TABLES)}")
 
 
+#: column types that hold text (a profile URL or an e-mail address)
+_TEXT_TYPES = frozenset({"String", "Memo"})
+
+
+def _check_identity_columns(ctx: _Context) -> Check:
+    """Each contact column the identity settings name exists, holds text and can be read."""
+    from functions.dataverse import errors
+
+    scan = ctx.config.scan
+    wanted = [(c, "e-mail") for c in scan.extra_email_columns]
+    wanted += [(c, "profile URL") for c in scan.profile_url_columns]
+    if not wanted:
+        return Check("identity_columns", CheckStatus.OK, "none configured (emailaddress1 only)")
+    client = ctx.dataverse_client()
+    problems: list[str] = []
+    for column, role in wanted:
+        try:
+            path = f"EntityDefinitions(LogicalName='contact')/Attributes(LogicalName='{column}')"
+            meta = client.get_json(path, params={"$select": "LogicalName,AttributeType,IsValidForRead"},
+                                   kind="metadata")
+        except errors.DataverseError as exc:
+            if exc.status == 404:
+                problems.append(f"{column} ({role}): no such column on contact")
+            else:
+                problems.append(f"{column} ({role}): cannot read its definition "
+                                f"(HTTP {exc.status} {exc.code})")
+            continue
+        if meta.get("AttributeType") not in _TEXT_TYPES:
+            problems.append(f"{column} ({role}): is a {meta.get('AttributeType')} column, not text")
+        elif meta.get("IsValidForRead") is False:
+            problems.append(f"{column} ({role}): cannot be read")
+    columns = [c for c, _ in wanted]
+    if not problems:
+        try:
+            client.get_json("contacts", params={"$select": ",".join(columns), "$top": "1"})
+        except errors.DataverseError as exc:
+            problems.append(f"reading contacts with $select={','.join(columns)} failed "
+                            f"(HTTP {exc.status} {exc.code}: {exc.message})")
+    if problems:
+        return Check("identity_columns", CheckStatus.FAILED, "\n".join(problems),
+                     "Name existing text columns of the contact table by their logical name "
+                     "(make.powerapps.com → Tables → Contact → Columns → the column → Advanced options → "
+                     "Logical name) in the settings' identity.profile_url_columns / "
+                     "identity.extra_email_columns (or the CONTACT_PROFILE_URL_COLUMNS / "
+                     "CONTACT_EMAIL_COLUMNS app settings), or remove them; a column that exists but cannot "
+                     "be read needs read access for the application user (column security).",
+                     data={"problems": problems})
+    return Check("identity_columns", CheckStatus.OK, f"readable: {', '.join(columns)}",
+                 data={"columns": columns})
+
+
 def _check_languages(ctx: _Context) -> Check:
     from functions.dataverse import errors
 
@@ -752,6 +804,7 @@ _PROBES: dict[str, Callable[[_Context], Check]] = {
     "dataverse": _check_dataverse,
     "privileges": _check_privileges,
     "change_tracking": _check_change_tracking,
+    "identity_columns": _check_identity_columns,
     "languages": _check_languages,
     "bulk_update": _check_bulk_update,
     "profile_source": _check_profile_source,

@@ -73,6 +73,8 @@ def effective_config(config: AppConfig, settings: Settings) -> Effective:
         "sync_role": users.role,
         "lookup_budget": settings.lookup_budget,
         "refresh_days": settings.refresh_days,
+        "profile_url_columns": tuple(settings.identity.profile_url_columns),
+        "extra_email_columns": tuple(settings.identity.extra_email_columns),
     })
     dataverse = config.dataverse.model_copy(update={"target_column": TargetColumn(settings.target_column)})
     effective = config.model_copy(update={

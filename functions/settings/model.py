@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from functions.config import AppConfig, ConfigError
 from functions.matching.config import ACRONYM_POLICIES, DEFAULT, MatchingConfig
+from functions.matching.groups import CorporateGroup
 
 __all__ = [
     "GUID",
@@ -36,6 +37,7 @@ __all__ = [
     "MAX_SYNC_USER_IDS",
     "SAS_REASON",
     "FieldError",
+    "IdentitySettings",
     "MatchingSettings",
     "ProfileSourceSettings",
     "Settings",
@@ -49,6 +51,10 @@ __all__ = [
 
 #: Upper bound of ``sync_users.user_ids`` (the scan filters on them; the audit stores old and new lists).
 MAX_SYNC_USER_IDS = 200
+#: Upper bound of ``matching.corporate_groups`` (larger tables belong in a pull request to the shipped one).
+MAX_ADMIN_GROUPS = 200
+#: Upper bound of each list of ``identity`` columns.
+MAX_IDENTITY_COLUMNS = 5
 #: Upper bound of the look-up counters: far above any real run, small enough for every consumer.
 MAX_LOOKUPS = 1_000_000_000
 
@@ -189,6 +195,31 @@ class SyncUsers(BaseModel):
         return self
 
 
+ColumnName = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_]{0,99}$"),
+]
+
+
+class IdentitySettings(BaseModel):
+    """Contact columns that identify the person besides name and emailaddress1 (docs/scan.md). Each
+    named column must exist on contact and be readable (preflight checks it); changing them makes the
+    next run read every contact once, and re-validates the contacts whose values changed."""
+
+    model_config = _STRICT
+
+    profile_url_columns: Annotated[tuple[ColumnName, ...], BeforeValidator(_json_array),
+                                   AfterValidator(_dedupe)] = Field(
+        default=(), max_length=MAX_IDENTITY_COLUMNS,
+        description="Logical names of contact text columns that may hold the LinkedIn profile URL (custom "
+        "or from another integration), in order: the first value that is a LinkedIn profile URL counts.",
+    )
+    extra_email_columns: Annotated[tuple[ColumnName, ...], BeforeValidator(_json_array),
+                                   AfterValidator(_dedupe)] = Field(
+        default=("emailaddress2", "emailaddress3"), max_length=MAX_IDENTITY_COLUMNS,
+        description="Logical names of contact e-mail columns read besides emailaddress1.",
+    )
+
+
 class ProfileSourceSettings(BaseModel):
     """Which person-profile source the scan uses (docs/profile-sources.md). Keys and connection strings
     are app settings, never settings."""
@@ -276,6 +307,33 @@ class MatchingSettings(BaseModel):
         default=_matching_default("accept_stale_still_there"),
         description="Accept 'still there' from profiles older than max_profile_age_days.",
     )
+    strong_name_with_account_history: bool = Field(
+        default=_matching_default("strong_name_with_account_history"),
+        description="Exactly the same full name + an ended job at the account identified by its LinkedIn "
+        "page or web domain + source likelihood >= history_min_likelihood + no conflicting e-mail or "
+        "profile URL counts as a strong match (finds movers whose CRM e-mail is an old one).",
+    )
+    history_min_likelihood: int = Field(
+        default=_matching_default("history_min_likelihood"), ge=1, le=10,
+        description="Source likelihood (1-10) the account-history match needs.",
+    )
+    builtin_corporate_groups: bool = Field(
+        default=_matching_default("builtin_corporate_groups"),
+        description="Use the corporate-group table shipped with the product (docs/corporate-groups.md).",
+    )
+    corporate_groups: Annotated[tuple[CorporateGroup, ...], BeforeValidator(_json_array)] = Field(
+        default=(), max_length=MAX_ADMIN_GROUPS,
+        description="Your own corporate groups (same schema as the shipped table): a move between two "
+        "companies of one group is never 'left'; a former name is the same company. Looked up before "
+        "the shipped table.",
+    )
+
+    @model_validator(mode="after")
+    def _unique_group_ids(self) -> MatchingSettings:
+        ids = [g.id for g in self.corporate_groups]
+        if len(ids) != len(set(ids)):
+            raise PydanticCustomError("group_ids", "group ids must be unique")
+        return self
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchingSettings:
@@ -287,7 +345,8 @@ class MatchingSettings(BaseModel):
 
     def to_matching_config(self) -> MatchingConfig:
         """The engine's config: these thresholds, the engine's own tables (aliases etc.) unchanged."""
-        return MatchingConfig.from_mapping(self.model_dump())
+        return MatchingConfig.from_mapping({**self.model_dump(exclude={"corporate_groups"}),
+                                            "corporate_groups": self.corporate_groups})
 
 
 assert set(ACRONYM_POLICIES) == {"same", "related"}, "MatchingSettings.acronym_policy is out of date"
@@ -315,6 +374,7 @@ class Settings(BaseModel):
         default_factory=ProfileSourceSettings, description=ProfileSourceSettings.__doc__
     )
     matching: MatchingSettings = Field(default_factory=MatchingSettings, description=MatchingSettings.__doc__)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings, description=IdentitySettings.__doc__)
     lookup_budget: int | None = Field(
         default=None, ge=0, le=MAX_LOOKUPS,
         description="Profile look-ups one run may make; the rest waits for the next run. null: unlimited.",
@@ -342,6 +402,11 @@ class Settings(BaseModel):
         return _patch_schema(cls.model_json_schema(ref_template="\x00{model}\x00"), ref_template)
 
 
+#: models that only appear as array items: a merge patch replaces an array whole, so its items keep
+#: their full schema (every required member required) in the patch schema
+WHOLE_IN_PATCH = frozenset({"CorporateGroup", "GroupMember", "Rename"})
+
+
 def _patch_schema(schema: dict[str, Any], ref_template: str) -> dict[str, Any]:
     schema = copy.deepcopy(schema)
     defs = schema.pop("$defs", {})
@@ -352,7 +417,8 @@ def _patch_schema(schema: dict[str, Any], ref_template: str) -> dict[str, Any]:
             out = {}
             for key, value in node.items():
                 if key == "$ref" and isinstance(value, str):
-                    value = marker.sub(lambda m: ref_template.format(model=f"{m.group(1)}Patch"), value)
+                    value = marker.sub(lambda m: ref_template.format(
+                        model=m.group(1) if m.group(1) in WHOLE_IN_PATCH else f"{m.group(1)}Patch"), value)
                 out[key] = rename(value)
             return out
         if isinstance(node, list):
@@ -375,7 +441,11 @@ def _patch_schema(schema: dict[str, Any], ref_template: str) -> dict[str, Any]:
 
     out = loosen(schema, "SettingsPatch")
     if defs:
-        out["$defs"] = {f"{name}Patch": loosen(body, f"{name}Patch") for name, body in defs.items()}
+        out["$defs"] = {
+            (name if name in WHOLE_IN_PATCH else f"{name}Patch"):
+                (rename(body) if name in WHOLE_IN_PATCH else loosen(body, f"{name}Patch"))
+            for name, body in defs.items()
+        }
     return out
 
 
@@ -450,6 +520,8 @@ _APP_SETTING_OF = {
     "lookup_budget": "SCAN_LOOKUP_BUDGET",
     "refresh_days": "SCAN_REFRESH_DAYS",
     "target_column": "DATAVERSE_TARGET_COLUMN",
+    "identity.profile_url_columns": "CONTACT_PROFILE_URL_COLUMNS",
+    "identity.extra_email_columns": "CONTACT_EMAIL_COLUMNS",
 }
 
 
@@ -479,6 +551,8 @@ def defaults_from_config(config: AppConfig) -> Settings:
         "sync_users": {"user_ids": list(scan.sync_user_ids), "team": scan.sync_team, "role": scan.sync_role},
         "profile_source": profile_source,
         "matching": {},
+        "identity": {"profile_url_columns": list(scan.profile_url_columns),
+                     "extra_email_columns": list(scan.extra_email_columns)},
         "lookup_budget": scan.lookup_budget,
         "refresh_days": scan.refresh_days,
         "target_column": config.dataverse.target_column.value,

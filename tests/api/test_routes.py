@@ -58,8 +58,8 @@ def test_health_and_get_settings(api: Api) -> None:
     assert body["dry_run"] is False
     assert body["profile_source"] == {"kind": "file", "file": str(api.profile_path), "file_format": None,
                                       "pdl_min_likelihood": 6, "pdl_max_lookups": None}
-    assert set(body) == {"enabled", "dry_run", "sync_users", "profile_source", "matching", "lookup_budget",
-                         "refresh_days", "target_column"}
+    assert set(body) == {"enabled", "dry_run", "sync_users", "profile_source", "matching", "identity",
+                         "lookup_budget", "refresh_days", "target_column"}
     # the function key may also come as ?code= (the host reads it; it is no unknown parameter for us)
     by_query = api.get("/api/settings", key=False, params={"code": api.key})
     assert by_query.status_code == 200
@@ -135,6 +135,17 @@ def test_patch_settings_update_reset_and_audit(api: Api) -> None:
         ({}, '{"sync_users": {"team": "Sales", "role": "Seller"}}', 400, "sync_users"),
         ({}, '{"matching": {"employer_same_score": 101}}', 400, "matching.employer_same_score"),
         ({}, '{"target_column": "other"}', 400, "target_column"),
+        ({}, '{"identity": {"profile_url_columns": ["new_LinkedIn"]}}', 400,
+         "identity.profile_url_columns[0]"),
+        ({}, '{"identity": {"extra_email_columns": "emailaddress2"}}', 400, "identity.extra_email_columns"),
+        ({}, '{"identity": {"extra_email_columns": ["a", "b", "c", "d", "e", "f"]}}', 400,
+         "identity.extra_email_columns"),
+        ({}, '{"matching": {"corporate_groups": [{"id": "x"}]}}', 400, "matching.corporate_groups[0].name"),
+        ({}, '{"matching": {"corporate_groups": [{"id": "x", "name": "X", "former_names": '
+             '[{"name": "Y", "now": "Z"}]}]}}', 400, "matching.corporate_groups[0]"),
+        ({}, '{"matching": {"corporate_groups": [{"id": "x", "name": "X"}, {"id": "x", "name": "Y"}]}}', 400,
+         "matching"),
+        ({}, '{"matching": {"history_min_likelihood": 11}}', 400, "matching.history_min_likelihood"),
     ],
 )
 def test_patch_refusals_change_nothing(api: Api, headers: dict[str, str], data: str, status: int,
@@ -146,6 +157,30 @@ def test_patch_refusals_change_nothing(api: Api, headers: dict[str, str], data: 
     assert field in fields(body), body
     assert api.settings() == (before, etag)
     assert api.get("/api/audit").json()["entries"] == []
+
+
+def test_patch_identity_columns_and_corporate_groups(api: Api) -> None:
+    _, etag = api.settings()
+    group = {"id": "nordwind", "name": "Halvorsen Holding ASA", "source": "https://intranet.example/groups",
+             "members": [{"name": "Nordwind Logistik GmbH", "domains": ["nordwind.de"]}],
+             "former_names": [{"name": "Nordwind Spedition", "now": "Nordwind Logistik GmbH", "year": 2019}]}
+    body = {"identity": {"profile_url_columns": ["new_linkedinurl", "cr123_profile"]},
+            "matching": {"corporate_groups": [group], "history_min_likelihood": 9}}
+    response = api.patch("/api/settings", body, if_match=etag)
+    assert response.status_code == 200, response.text
+    saved = response.json()
+    assert saved["identity"] == {"profile_url_columns": ["new_linkedinurl", "cr123_profile"],
+                                 "extra_email_columns": ["emailaddress2", "emailaddress3"]}
+    assert saved["matching"]["corporate_groups"][0]["members"][0]["domains"] == ["nordwind.de"]
+    assert saved["matching"]["history_min_likelihood"] == 9
+    changes = api.get("/api/audit").json()["entries"][0]["changes"]
+    assert set(changes) >= {"identity.profile_url_columns", "matching.corporate_groups"}
+    # null goes back to the default; an array is replaced whole (RFC 7396)
+    reset = api.patch("/api/settings", {"identity": {"profile_url_columns": None},
+                                        "matching": {"corporate_groups": []}},
+                      if_match=response.headers["ETag"])
+    assert reset.json()["identity"]["profile_url_columns"] == []
+    assert reset.json()["matching"]["corporate_groups"] == []
 
 
 # --- runs, status ------------------------------------------------------------------------------------

@@ -127,10 +127,10 @@ def test_a_malformed_contact_row_is_skipped_as_bad_row(world: ScanWorld, monkeyp
     bad = sorted(world.scope())[0]
     real = crm_reader_module.contact_from_row
 
-    def contact_from_row(row):
+    def contact_from_row(row, *args):
         if str(row.get("contactid")).lower() == bad:
             raise TypeError("bad row")
-        return real(row)
+        return real(row, *args)
 
     monkeypatch.setattr(crm_reader_module, "contact_from_row", contact_from_row)
     world.emulator.store.update("contacts", bad, {"jobtitle": "Changed"})

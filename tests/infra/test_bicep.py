@@ -127,6 +127,8 @@ LEFT_TO_DEFAULT = {
     "STATE_TABLE_PREFIX": "default table names (dval...)",
     "SCAN_LOCK_TTL_SECONDS": "tuning",
     "SCAN_PROVISIONING_MAX_AGE_HOURS": "tuning",
+    "CONTACT_PROFILE_URL_COLUMNS": "settings API (identity.profile_url_columns); none by default",
+    "CONTACT_EMAIL_COLUMNS": "settings API (identity.extra_email_columns); emailaddress2, emailaddress3",
 }
 # Set only in some parameter combinations (see the conditional variables in app.bicep).
 CONDITIONAL_SETTINGS = {

@@ -193,6 +193,30 @@ def test_change_tracking_off(env: dict[str, str], emu: Emulator) -> None:
     assert only(config_of(env), "change_tracking").status is CheckStatus.OK
 
 
+def test_identity_columns_must_exist_hold_text_and_be_readable(env: dict[str, str]) -> None:
+    check = only(config_of(env), "identity_columns")
+    assert (check.status, check.data) == (CheckStatus.OK, {"columns": ["emailaddress2", "emailaddress3"]})
+    bad = config_of({**env, "CONTACT_PROFILE_URL_COLUMNS": "new_linkedinurl,statecode",
+                     "CONTACT_EMAIL_COLUMNS": "emailaddress2"})
+    check = only(bad, "identity_columns")
+    assert check.status is CheckStatus.FAILED
+    assert check.data == {"problems": [
+        "new_linkedinurl (profile URL): no such column on contact",
+        "statecode (profile URL): is a State column, not text",
+    ]}
+    assert "Logical name" in check.fix
+    assert "CONTACT_PROFILE_URL_COLUMNS" in check.fix
+    # once the column exists it passes, and it is read with a real $select
+    with build_client(bad.dataverse) as client:
+        client.create("EntityDefinitions(LogicalName='contact')/Attributes", {
+            "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+            "SchemaName": "new_LinkedInUrl", "MaxLength": 200})
+    good = config_of({**env, "CONTACT_PROFILE_URL_COLUMNS": "new_linkedinurl",
+                      "CONTACT_EMAIL_COLUMNS": "none"})
+    check = only(good, "identity_columns")
+    assert (check.status, check.data) == (CheckStatus.OK, {"columns": ["new_linkedinurl"]})
+
+
 def test_german_not_provisioned_is_a_warning(
     emulator_factory: Callable[..., Emulator], azurite: Azurite, profile_file: Path
 ) -> None:

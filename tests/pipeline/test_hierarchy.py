@@ -1,0 +1,99 @@
+"""The Dataverse account hierarchy: pure tree building, and the delta read against the emulator."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from dataverse_emulator import Emulator
+from functions.config import load_config
+from functions.dataverse import DataverseClient, build_client
+from functions.matching.records import AccountRecord
+from functions.pipeline import hierarchy
+from functions.pipeline.crm_reader import AccountInfo, CrmReader
+
+
+def _id(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+def info(n: int, name: str, parent: int | None = None, website: str | None = None) -> AccountInfo:
+    return AccountInfo(AccountRecord(_id(n), name=name, website=website), None, True,
+                       _id(parent) if parent is not None else None)
+
+
+def org() -> dict[str, AccountInfo]:
+    # 1 Halvorsen Holding <- 2 Nordwind Logistik <- 3 Nordwind Polska; 1 <- 4 Fjordkraft; 5 alone;
+    # 6 <-> 7 a cycle (bad data); 8's parent is not readable
+    accounts = [info(1, "Halvorsen Holding ASA", website="halvorsen.no"),
+                info(2, "Nordwind Logistik GmbH", 1), info(3, "Nordwind Polska Sp. z o.o.", 2),
+                info(4, "Fjordkraft AS", 1), info(5, "Solo AG"),
+                info(6, "Loop A", 7), info(7, "Loop B", 6), info(8, "Orphan Ltd", 99)]
+    return {a.record.account_id: a for a in accounts}
+
+
+def test_every_account_of_a_tree_gets_the_whole_tree_and_a_lone_account_none() -> None:
+    trees, cut = hierarchy.hierarchies(org())
+    assert cut == 0
+    tree = trees[_id(3)]
+    assert tree == trees[_id(1)] == trees[_id(4)]
+    assert tree == (("Fjordkraft AS", None), ("Halvorsen Holding ASA", "halvorsen.no"),
+                    ("Nordwind Logistik GmbH", None), ("Nordwind Polska Sp. z o.o.", None))
+    assert _id(5) not in trees  # alone
+    assert _id(8) not in trees  # its parent is unknown
+    assert trees[_id(6)] == trees[_id(7)] == (("Loop A", None), ("Loop B", None))  # a cycle ends
+
+
+def test_attach_puts_the_tree_on_the_record_and_cuts_huge_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    accounts = org()
+    assert hierarchy.attach(accounts) == 0
+    assert len(accounts[_id(2)].record.hierarchy) == 4
+    assert accounts[_id(5)].record.hierarchy == ()
+    monkeypatch.setattr(hierarchy, "MAX_TREE", 3)
+    accounts = org()
+    assert hierarchy.attach(accounts) == 1
+    assert len(accounts[_id(2)].record.hierarchy) == 3
+
+
+@pytest.fixture
+def dataverse(emulator_factory) -> tuple[Emulator, DataverseClient]:
+    emulator: Emulator = emulator_factory(None)
+    for a in org().values():
+        if a.record.account_id == _id(8):
+            continue  # its parent (99) does not exist: insert it with a dangling lookup below
+        emulator.store.insert("accounts", {"accountid": a.record.account_id, "name": a.record.name,
+                                           "websiteurl": a.record.website,
+                                           "_parentaccountid_value": a.parent_id, "statecode": 0})
+    emulator.store.insert("accounts", {"accountid": _id(8), "name": "Orphan Ltd", "statecode": 0,
+                                       "_parentaccountid_value": str(uuid.UUID(int=99))})
+    config = load_config({"DATAVERSE_URL": emulator.url, "DATAVERSE_AUTH": "local"})
+    client = build_client(config.dataverse)
+    yield emulator, client
+    client.close()
+
+
+def test_a_delta_run_reads_the_same_tree_as_a_full_read(dataverse) -> None:
+    emulator, client = dataverse
+    reader = CrmReader(client, flag_column=None, employer_column=None)
+    full = {a.record.account_id: a for a in reader.read_table("accounts", None).changed}
+    hierarchy.attach(full)
+    # a delta run needs only the grandchild and the lone account: it reads up, then down
+    needed = {a.record.account_id: a for a in reader.accounts_by_id([_id(3), _id(5)])}
+    emulator.counters.reset()
+    trees = hierarchy.HierarchyReader(reader.accounts_by_id, reader.accounts_by_parent)
+    trees.attach(needed)
+    assert needed[_id(3)].record == full[_id(3)].record
+    assert needed[_id(3)].record.hierarchy == full[_id(1)].record.hierarchy != ()
+    assert needed[_id(5)].record.hierarchy == ()
+    # two levels up (2, then 1), then down from the roots (1 and 5) level by level: a few requests
+    assert 0 < sum(emulator.counters.requests.values()) <= 6
+
+
+def test_a_delta_run_survives_cycles_and_unreadable_parents(dataverse) -> None:
+    _, client = dataverse
+    reader = CrmReader(client, flag_column=None, employer_column=None)
+    needed = {a.record.account_id: a for a in reader.accounts_by_id([_id(6), _id(8)])}
+    hierarchy.HierarchyReader(reader.accounts_by_id, reader.accounts_by_parent).attach(needed)
+    assert needed[_id(6)].record.hierarchy == (("Loop A", None), ("Loop B", None))
+    assert needed[_id(8)].record.hierarchy == ()
