@@ -17,9 +17,9 @@ docs/profile-sources.md) from the generator's ground truth, so that the real ver
   -> **STILL_THERE** (``current_shares_identifier_with_account_position``); or the new name with the old
   one among the company's aliases -> **STILL_THERE** (alias).
 * ``subsidiary``: a primary position at the parent company (the account is its subsidiary), with or
-  without an ended job at the account -> **UNKNOWN** (``current_employer_related``, never LEFT).
+  without an ended job at the account -> **UNKNOWN** (``current_employer_same_group``, never LEFT).
 * ``no_account``: a profile (the engine cannot judge without an account) -> **UNKNOWN**.
-* a few stayers and movers get a *stale* profile (``last_verified`` older than the engine's 180 days)
+* a few stayers and movers get a *stale* profile (``last_verified`` older than the engine's 365 days)
   -> **UNKNOWN**.
 * contacts without an e-mail (the generated CRM has no profile URLs) get a name+company profile that
   looks like a move -> **UNKNOWN** (a name alone is never a strong person match).
@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from dataverse_emulator.generator import ContactTruth, OrgSpec, SampleOrg, generate_org
+from functions.matching.config import DEFAULT
 from functions.matching.records import Outcome
 from functions.profiles.base import fold_name
 
@@ -87,7 +88,7 @@ __all__ = [
 SIDECAR_SUFFIX = ".truth.json"
 _WORDS = struct.Struct(">16I")
 FORMAT_VERSION = 1
-FRESH_DAYS = 180  # functions.matching MatchingConfig.max_profile_age_days (default)
+FRESH_DAYS = DEFAULT.max_profile_age_days  # the engine's freshness window (365 days)
 
 _STALE_RATE = 0.03  # share of stayers/movers whose profile is too old for a verdict
 _NAMESAKE_RATE = 0.25  # share of uncovered contacts that get a namesake profile instead

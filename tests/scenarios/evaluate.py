@@ -1,41 +1,45 @@
-"""Runs the verdict engine over the scenario set and scores it (for the test and benchmarks/scenarios.py).
+"""Runs the scenario set through the scan's path and scores it (for the test and benchmarks/scenarios.py).
+
+Every case goes through ``tests.scenarios.scan_path``: Web API-shaped rows, the scan's converters, the
+real file source and ``validate_batch`` — never ``decide()`` fed fields the scan does not read.
 
 The positive class is LEFT (the flag that gets written). Precision = flagged correctly / flagged; recall =
-flagged correctly / labelled LEFT. A case whose ``decide`` call raises is recorded as an error and counts as
-"not flagged" in the metrics (errors never produce a flag); the test reports errors separately.
+flagged correctly / labelled LEFT. A case the scan skips or that raises counts as "not flagged" in the
+metrics (errors never produce a flag) and is reported separately.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-import inspect
 import json
+import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
-from functions.matching.records import Outcome, Verdict
+from functions.matching.records import Outcome
+from tests.scenarios import scan_path
 from tests.scenarios.loader import Scenario
+from tests.scenarios.scan_path import ScanVerdict
 
 PREDICTED_COLUMNS = ("left", "still_there", "unknown", "error")
 EXPECTED_ROWS = ("left", "still_there", "unknown")
-PRECISION_FLOOR = 0.99
-RECALL_FLOOR = 0.90
+PRECISION_FLOOR = 0.995
+RECALL_FLOOR = 0.95
+MAX_FALSE_LEFT = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
     scenario: Scenario
-    verdict: Verdict | None
+    verdict: ScanVerdict | None
     error: str | None = None
     seconds: float = 0.0
 
     @property
     def predicted(self) -> str:
-        if self.verdict is None:
+        if self.verdict is None or self.verdict.outcome is None:
             return "error"
         return Outcome(self.verdict.outcome).value
 
@@ -45,7 +49,9 @@ class Result:
 
     @property
     def rule(self) -> str:
-        return self.verdict.rule if self.verdict is not None else f"error: {self.error}"
+        if self.verdict is None:
+            return f"error: {self.error}"
+        return self.verdict.rule or f"skipped: {self.verdict.skipped}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,51 +71,18 @@ class Metrics:
         return sum(c for c, _ in self.per_category.values()) / total if total else 0.0
 
 
-def _default_config(decide: Callable[..., Verdict]) -> Any:
-    param = inspect.signature(decide).parameters.get("config")
-    if param is None or param.default is inspect.Parameter.empty:
-        return None
-    return param.default
-
-
-def config_with_aliases(decide: Callable[..., Verdict], alias_table: Mapping[str, tuple[str, ...]]) -> Any:
-    """The engine's default config with the scenario's alias table merged into ``config.aliases``.
-
-    Keys are account names as a person would type them; they are normalised with the engine's
-    ``normalise_company_name`` when it has one (the alias table is keyed by normalised name per CONTRACTS.md).
-    """
-    base = _default_config(decide)
-    if base is None:
-        raise TypeError("decide() has no default config to extend with the scenario's alias table")
-    package = importlib.import_module("functions.matching")
-    normalise = getattr(package, "normalise_company_name", None)
-    merged: dict[str, tuple[str, ...]] = {
-        k: tuple(v) for k, v in dict(getattr(base, "aliases", {}) or {}).items()
-    }
-    for name, others in alias_table.items():
-        key = normalise(name) if normalise else name
-        merged[key] = tuple(dict.fromkeys((*merged.get(key, ()), *others)))
-    if dataclasses.is_dataclass(base):
-        return dataclasses.replace(base, aliases=merged)
-    if hasattr(base, "model_copy"):  # pydantic
-        return base.model_copy(update={"aliases": merged})
-    raise TypeError(f"cannot derive a config with aliases from {type(base).__name__}")
-
-
-def run(scenarios: Iterable[Scenario], decide: Callable[..., Verdict]) -> list[Result]:
+def run(scenarios: Iterable[Scenario]) -> list[Result]:
+    """Each scenario through the scan's path (one snapshot file per case in a temporary folder)."""
     results = []
-    for sc in scenarios:
-        kwargs: dict[str, Any] = {"today": sc.today}
-        try:
-            if sc.alias_table:
-                kwargs["config"] = config_with_aliases(decide, sc.alias_table)
+    with tempfile.TemporaryDirectory(prefix="scenarios-") as tmp:
+        for sc in scenarios:
             start = time.perf_counter()
-            verdict = decide(sc.contact, sc.account, sc.profile, **kwargs)
-            elapsed = time.perf_counter() - start
-        except Exception as exc:  # every failure is reported per case
-            results.append(Result(sc, None, f"{type(exc).__name__}: {exc}"))
-            continue
-        results.append(Result(sc, verdict, None, elapsed))
+            try:
+                verdict = scan_path.run_case(sc, Path(tmp))
+            except Exception as exc:  # every failure is reported per case
+                results.append(Result(sc, None, f"{type(exc).__name__}: {exc}"))
+                continue
+            results.append(Result(sc, verdict, None, time.perf_counter() - start))
     return results
 
 
@@ -134,7 +107,7 @@ def score(results: Iterable[Result]) -> Metrics:
         precision=precision,
         recall=recall,
         per_category={k: (v[0], v[1]) for k, v in sorted(per_category.items())},
-        errors=tuple(r for r in results if r.verdict is None),
+        errors=tuple(r for r in results if r.predicted == "error"),
     )
 
 
@@ -156,14 +129,30 @@ def format_confusion(m: Metrics) -> str:
 def format_summary(m: Metrics) -> str:
     return (
         f"LEFT precision {m.precision:.4f} (floor {PRECISION_FLOOR}), recall {m.recall:.4f} (floor "
-        f"{RECALL_FLOOR}); tp={m.tp} fp={m.fp} fn={m.fn}; accuracy over all outcomes {m.accuracy:.4f}"
+        f"{RECALL_FLOOR}); tp={m.tp} fp={m.fp} (at most {MAX_FALSE_LEFT}) fn={m.fn}; accuracy over all "
+        f"outcomes {m.accuracy:.4f}"
     )
 
 
-def format_categories(m: Metrics) -> str:
-    lines = [f"{'category':22s}{'correct':>9s}{'total':>7s}{'accuracy':>10s}"]
+def format_categories(m: Metrics, results: Iterable[Result] = ()) -> str:
+    """Accuracy per category, and LEFT precision / recall per category when ``results`` are given."""
+    left: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in results:
+        expected, predicted = r.scenario.expected.value, r.predicted
+        counts = left[r.scenario.category]
+        counts["tp"] += expected == predicted == "left"
+        counts["fp"] += predicted == "left" and expected != "left"
+        counts["fn"] += expected == "left" and predicted != "left"
+    head = f"{'category':26s}{'correct':>9s}{'total':>7s}{'accuracy':>10s}"
+    lines = [head + (f"{'LEFT tp/fp/fn':>16s}{'precision':>11s}{'recall':>8s}" if left else "")]
     for cat, (correct, total) in m.per_category.items():
-        lines.append(f"{cat:22s}{correct:9d}{total:7d}{correct / total:10.1%}")
+        line = f"{cat:26s}{correct:9d}{total:7d}{correct / total:10.1%}"
+        if left:
+            c = left[cat]
+            precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
+            recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
+            line += f"{c['tp']:>8d}/{c['fp']}/{c['fn']:<5d}{precision:>9.3f}{recall:>8.3f}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -173,9 +162,11 @@ def misclassified(results: Iterable[Result]) -> list[Result]:
 
 def format_miss(r: Result, *, evidence: bool = False) -> str:
     sc = r.scenario
+    lookup = r.verdict.lookup if r.verdict else ""
     line = (
         f"{sc.id} [{sc.category}] expected={sc.expected.value} got={r.predicted} rule={r.rule}"
-        f" now_at={r.verdict.current_employer if r.verdict else None!r} :: {sc.description} ({sc.source})"
+        f" lookup={lookup} now_at={r.verdict.current_employer if r.verdict else None!r} :: {sc.description}"
+        f" ({sc.source})"
     )
     if evidence and r.verdict is not None:
         line += "\n    evidence: " + json.dumps(

@@ -46,12 +46,21 @@ CATEGORIES: tuple[str, ...] = (
     "international",
     "odd_fields",
     "lookalikes",
+    # through the scan path (build_scan_scenarios.py): identity columns, groups, other scripts
+    "old_email_movers",
+    "group_moves",
+    "group_rebrands",
+    "same_company_namesakes",
+    "other_scripts",
+    "account_websites",
+    "crm_identity",
 )
 
 CASE_KEYS_REQUIRED = frozenset(
     {"id", "category", "description", "today", "contact", "account", "profile", "expected"}
 )
-CASE_KEYS_OPTIONAL = frozenset({"alias_table"})
+CASE_KEYS_OPTIONAL = frozenset({"alias_table", "related_accounts", "other_profiles"})
+RELATED_ACCOUNT_KEYS = frozenset({"account_id", "name", "website", "parent_account_id"})
 DATE_FIELDS = frozenset({"start_date", "end_date", "last_verified", "last_changed"})
 MATCHED_ON = frozenset({"profile_url", "email", "name_company"})
 _ID = re.compile(r"^[a-z][a-z0-9_]*-\d{3}$")
@@ -74,6 +83,11 @@ class Scenario:
     expected: Outcome
     alias_table: Mapping[str, tuple[str, ...]] | None
     source: str  # "tests/data/scenarios/<file>.jsonl:<line>"
+    #: the account's parent account id, and the other accounts of its Dataverse hierarchy
+    #: ({"account_id", "name", "website", "parent_account_id"}): the scan reads them as account rows
+    account_parent_id: str | None = None
+    related_accounts: tuple[Mapping[str, str | None], ...] = ()
+    other_profiles: tuple[Profile, ...] = ()  # further profiles in the snapshot file (namesakes)
 
 
 class _Invalid(Exception):
@@ -182,10 +196,38 @@ def _parse_case(raw: Any, category: str) -> dict[str, Any]:
     except ValueError:
         raise _Invalid(f"expected: {raw['expected']!r} must be one of {[o.value for o in Outcome]}") from None
     contact = _build(ContactRecord, raw["contact"], "contact")
-    account = None if raw["account"] is None else _build(AccountRecord, raw["account"], "account")
+    account_raw = raw["account"]
+    parent_id = None
+    if isinstance(account_raw, dict) and "parent_account_id" in account_raw:
+        account_raw = dict(account_raw)
+        parent_id = account_raw.pop("parent_account_id")
+        if not isinstance(parent_id, str) or not parent_id:
+            raise _Invalid("account.parent_account_id: must be a non-empty string")
+    account = None if account_raw is None else _build(AccountRecord, account_raw, "account")
     profile = None if raw["profile"] is None else _build(Profile, raw["profile"], "profile")
     if profile is not None:
         _check_profile(profile)
+    others_raw = raw.get("other_profiles", [])
+    if not isinstance(others_raw, list):
+        raise _Invalid("other_profiles: must be a list of profiles")
+    other_profiles = tuple(_build(Profile, p, f"other_profiles[{i}]") for i, p in enumerate(others_raw))
+    for other in other_profiles:
+        _check_profile(other)
+    related = raw.get("related_accounts", [])
+    if not isinstance(related, list):
+        raise _Invalid("related_accounts: must be a list of accounts")
+    ids = {account.account_id} if account is not None else set()
+    for i, entry in enumerate(related):
+        if (not isinstance(entry, dict) or not RELATED_ACCOUNT_KEYS.issuperset(entry)
+                or not isinstance(entry.get("account_id"), str)):
+            keys = sorted(RELATED_ACCOUNT_KEYS)
+            raise _Invalid(f"related_accounts[{i}]: an object of {keys} with account_id")
+        ids.add(entry["account_id"])
+    for i, entry in enumerate(related):
+        if entry.get("parent_account_id") and entry["parent_account_id"] not in ids:
+            raise _Invalid(f"related_accounts[{i}].parent_account_id: not the account or a related account")
+    if parent_id is not None and parent_id not in ids:
+        raise _Invalid("account.parent_account_id: not a related account")
     if account is not None and contact.account_id != account.account_id:
         raise _Invalid(
             f"contact.account_id {contact.account_id!r} != account.account_id {account.account_id!r}"
@@ -214,6 +256,9 @@ def _parse_case(raw: Any, category: str) -> dict[str, Any]:
         "profile": profile,
         "expected": expected,
         "alias_table": alias_table,
+        "account_parent_id": parent_id,
+        "related_accounts": tuple(related),
+        "other_profiles": other_profiles,
     }
 
 
