@@ -449,6 +449,15 @@ def _tables(config: MatchingConfig) -> tuple[GroupTable, ...]:
     return group_table(config.builtin_corporate_groups, config.corporate_groups)
 
 
+def other_names(name: str | None, config: MatchingConfig = DEFAULT) -> tuple[str, ...]:
+    """The company's other names (its current name, former names) in the corporate-group tables: what
+    a profile may call the account after a rename ("Daimler AG" -> "Mercedes-Benz Group AG")."""
+    found: list[str] = []
+    for table in _tables(config):
+        found.extend(table.names_of_company(name))
+    return tuple(dict.fromkeys(found))
+
+
 def _hits(side: _Side, table: GroupTable) -> frozenset[GroupHit]:
     return table.hits(side.names, side.domain)
 

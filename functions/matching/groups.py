@@ -180,6 +180,19 @@ class GroupTable:
             found |= self._by_domain.get(domain, set())
         return frozenset(found)
 
+    def names_of_company(self, name: str | None) -> tuple[str, ...]:
+        """The other names (current and former) of the company ``name`` is, by name or former name."""
+        keys = company_keys(name)
+        if keys is None:
+            return ()
+        hits = {h for h in self.hits((keys,), None) if h.via in ("name", "former_name")}
+        out: list[str] = []
+        for hit in sorted(hits, key=lambda h: (h.group, h.company)):
+            group = self.groups[hit.group]
+            out.append(hit.company)
+            out.extend(r.name for r in group.former_names if r.now == hit.company)
+        return tuple(n for n in dict.fromkeys(out) if n != name)
+
     def evidence(self, hit: GroupHit, other: GroupHit) -> dict[str, Any]:
         group = self.groups[hit.group]
         member = next((m for m in group.members if m.name in (hit.company, other.company) and m.source),

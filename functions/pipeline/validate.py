@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.matching import MatchingConfig, decide
 from functions.matching.config import DEFAULT
+from functions.matching.employer import other_names
 from functions.matching.records import AccountRecord, ContactRecord, Outcome
 from functions.pipeline.hashing import record_dict
 from functions.profiles import (
@@ -96,7 +97,7 @@ class ItemResult:
     skipped: str | None = None  # reason when no verdict could be reached (retried next run)
 
 
-def _query(item: BatchItem) -> ProfileQuery:
+def _query(item: BatchItem, matching: MatchingConfig) -> ProfileQuery:
     c = item.contact
     a = item.account or {}
     return ProfileQuery(
@@ -109,6 +110,7 @@ def _query(item: BatchItem) -> ProfileQuery:
         full_name=c.get("full_name"),
         company_name=a.get("name"),
         company_website=a.get("website"),
+        company_other_names=other_names(a.get("name"), matching),
     )
 
 
@@ -123,7 +125,7 @@ def validate_batch(
     queries = []
     for item in batch.items:
         try:
-            queries.append(_query(item))
+            queries.append(_query(item, matching))
         except Exception as exc:  # a malformed record must not sink the batch
             bad[_item_id(item)] = _bad_record(exc)
     try:

@@ -62,6 +62,7 @@ class ProfileQuery:
     company_name: str | None = None
     company_website: str | None = None
     other_emails: tuple[str, ...] = ()  # the CRM's further addresses, tried after ``email``
+    company_other_names: tuple[str, ...] = ()  # the account's former or new names (renames)
 
     @property
     def emails(self) -> tuple[str, ...]:

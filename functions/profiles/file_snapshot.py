@@ -996,7 +996,8 @@ class FileSnapshotSource:
         url = normalise_profile_url(query.profile_url)
         emails = [e for e in dict.fromkeys(map(normalise_email, query.emails)) if e]
         names = person_keys(query.first_name, query.last_name, query.full_name)
-        companies = company_lookup_keys(query.company_name, query.company_website)
+        companies = company_lookup_keys(query.company_name, query.company_website).union(
+            *(company_lookup_keys(name, None) for name in query.company_other_names))
         if not (url or emails or (names and companies)):
             return LookupResult("skipped", detail="no profile URL, email, or name with company")
         ambiguous: list[str] = []

@@ -149,3 +149,13 @@ def test_names_sharing_a_brand_word_are_related_not_different() -> None:
 def test_bad_groups_are_refused(bad: dict) -> None:
     with pytest.raises(ValueError, match="corporate_groups"):
         MatchingConfig(corporate_groups=[bad])
+
+
+def test_other_names_of_a_renamed_company_feed_the_look_up() -> None:
+    from functions.matching.employer import other_names
+
+    assert "Mercedes-Benz Group AG" in other_names("Daimler AG")
+    assert "Daimler AG" in other_names("Mercedes-Benz Group AG")
+    assert other_names("Acme Widgets GmbH") == ()
+    assert other_names(None) == ()
+    assert other_names("Daimler AG", MatchingConfig(builtin_corporate_groups=False)) == ()

@@ -530,3 +530,13 @@ def test_two_namesakes_at_the_company_are_ambiguous(tmp_path: Path) -> None:
     result = source.lookup_results([ProfileQuery("c", first_name="John", last_name="Smith",
                                                  company_website="https://www.siemens.com/de")])["c"]
     assert (result.status, result.profile) == ("ambiguous", None)
+
+
+def test_name_look_up_finds_a_profile_that_knows_only_the_accounts_new_name(tmp_path: Path) -> None:
+    rows = [person("p1", "Eva", "Berg", company="Mercedes-Benz Group AG", website="group.mercedes-benz.com")]
+    source = FileSnapshotSource(str(write(tmp_path / "p.jsonl", jsonl(rows))))
+    plain = ProfileQuery("c", first_name="Eva", last_name="Berg", company_name="Daimler AG")
+    assert source.lookup([plain])["c"] is None
+    renamed = ProfileQuery("c", first_name="Eva", last_name="Berg", company_name="Daimler AG",
+                           company_other_names=("Mercedes-Benz Group AG",))
+    assert source.lookup([renamed])["c"].profile_id == "p1"
