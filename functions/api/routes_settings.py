@@ -29,6 +29,7 @@ from functions.settings.enable import (
     EnableTimedOut,
     PreflightFailed,
     ProvisioningFailed,
+    check_identity_columns,
     check_profile_source,
     enable,
 )
@@ -148,15 +149,17 @@ def patch_settings(call: Call) -> ApiResponse:
     try:
         if new.enabled and new.profile_source != old.profile_source:
             check_profile_source(call.config, new, services.tables)
+        if new.enabled and new.identity != old.identity:
+            check_identity_columns(call.config, new, services.tables)
         saved = services.store.save(new, expected=stored, who=call.principal,
                                     request_id=call.request.request_id, repaired=repaired)
     except PreflightFailed as exc:
         raise _preflight_refusal(exc) from None
     except EnableTimedOut:
-        log.error("checking the profile source took too long (%s); nothing saved", call.request.request_id)
-        raise ApiError(503, "checking the new profile source took too long; nothing was changed; retry",
-                       errors=[("profile_source", "the profile source check did not finish in time")]
-                       ) from None
+        field = "profile_source" if new.profile_source != old.profile_source else "identity"
+        log.error("checking the changed %s took too long (%s); nothing saved", field, call.request.request_id)
+        raise ApiError(503, f"checking the changed {field} took too long; nothing was changed; retry",
+                       errors=[(field, "the check did not finish in time")]) from None
     except SettingsConflict:
         raise _conflict(services) from None
     return ApiResponse.json(200, saved.require().to_json(), _settings_headers(saved.etag))

@@ -28,10 +28,15 @@ FREE_MAIL_DOMAINS: frozenset[str] = _words(
     "online.de"
 )
 
-#: Web hosts that carry many companies' pages: a company "website" that is a page there says nothing.
+#: Web hosts that carry many companies' pages: a company "website" that is a page there (a path, or a
+#: sub-domain such as sites.google.com) says nothing about the company. The bare domain stays the
+#: owner's ("google.com" is Google).
 PLATFORM_DOMAINS: frozenset[str] = _words(
     "linkedin.com facebook.com twitter.com x.com instagram.com xing.com youtube.com github.com "
-    "medium.com wikipedia.org crunchbase.com"
+    "medium.com wikipedia.org crunchbase.com google.com goo.gl g.page business.site yelp.com "
+    "tripadvisor.com bing.com apple.com linktr.ee about.me wix.com jimdo.com weebly.com wordpress.com "
+    "blogspot.com squarespace.com tiktok.com pinterest.com bit.ly tinyurl.com gelbeseiten.de "
+    "dasoertliche.de kununu.com glassdoor.com indeed.com northdata.de northdata.com"
 )
 
 ACRONYM_POLICIES = ("same", "related")

@@ -62,6 +62,20 @@ def _registrable_domain_of_host(host: str | None) -> str | None:
     return result or None
 
 
+def company_domain(website: str | None, platforms: frozenset[str]) -> str | None:
+    """The registrable domain of a company's website, or None when the "website" is a page or a
+    sub-site on a platform (``https://www.google.com/maps/place/...``, ``sites.google.com/view/x``,
+    ``facebook.com/acme``): many companies share such a domain, so it identifies none of them."""
+    domain = registrable_domain(website) if website else None
+    if domain in platforms:
+        host = host_of(website) or ""
+        rest = _SCHEME.sub("", website.strip().lower()).removeprefix("//")  # type: ignore[union-attr]
+        path = rest.split("/", 1)[1].split("?", 1)[0].strip("/") if "/" in rest else ""
+        if path or host != domain:
+            return None
+    return domain
+
+
 def email_domain(email: str | None) -> str | None:
     """The registrable domain of an e-mail address, or None."""
     if not email or "@" not in email:

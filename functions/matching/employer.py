@@ -22,7 +22,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import ratio, token_sort_ratio
 
 from .config import DEFAULT, PLATFORM_DOMAINS, MatchingConfig
-from .domains import registrable_domain
+from .domains import company_domain
 from .groups import GroupHit, GroupTable, group_table, name_keys
 from .linkedin import linkedin_company_id, linkedin_company_key
 from .normalise import COMMON_WORDS, NameKeys, company_keys
@@ -73,15 +73,15 @@ class _Side(NamedTuple):
 
 def _company_domain(website: str | None) -> str | None:
     """The registrable domain of a company's website; None for a page on a platform ("facebook.com/acme")."""
-    domain = registrable_domain(website) if website else None
-    if domain in PLATFORM_DOMAINS and website and "/" in website.split("//", 1)[-1].strip().rstrip("/"):
-        return None
-    return domain
+    return company_domain(website, PLATFORM_DOMAINS)
 
 
+@lru_cache(maxsize=256)
 def _hierarchy_index(
     hierarchy: tuple[tuple[str | None, str | None], ...],
 ) -> tuple[Mapping[str, str], Mapping[str, str]]:
+    """Name keys and domains of a hierarchy's accounts -> the account's name; one index per hierarchy,
+    shared by all its accounts (cached by the tuple, not per account)."""
     keys: dict[str, str] = {}
     domains: dict[str, str] = {}
     for name, website in hierarchy:
@@ -689,5 +689,5 @@ def match_employer(
 
 
 def clear_caches() -> None:
-    for fn in (_account_side, _company_side, _table_index, _match_cached, _tables):
+    for fn in (_account_side, _company_side, _table_index, _match_cached, _tables, _hierarchy_index):
         fn.cache_clear()

@@ -59,7 +59,8 @@ _Domain = Annotated[
     StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=253,
                       pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$"),
 ]
-_Url = Annotated[StrictStr, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https://\S+$")]
+_Url = Annotated[StrictStr, StringConstraints(strip_whitespace=True, max_length=500,
+                                               pattern=r"^https://\S+$"), AfterValidator(_plain_text)]
 _Id = Annotated[StrictStr, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
 # not strict: JSON arrays arrive as lists for the tuple fields; strings and the year stay typed
 _STRICT = ConfigDict(extra="forbid", frozen=True)

@@ -14,8 +14,8 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from .config import DEFAULT, MatchingConfig
-from .domains import email_domain, registrable_domain
+from .config import DEFAULT, PLATFORM_DOMAINS, MatchingConfig
+from .domains import company_domain, email_domain
 from .employer import DIFFERENT, GROUP_BASES, RELATED, SAME, EmployerMatch, match_employer
 from .linkedin import linkedin_company_key
 from .person import STRONG, WEAK, PersonMatch, match_person
@@ -109,7 +109,7 @@ def _shares_identifier(a: Position, b: Position) -> bool:
         ka, kb = linkedin_company_key(ca.linkedin_url), linkedin_company_key(cb.linkedin_url)
         if ka is not None and ka == kb:
             return True
-    da, db = registrable_domain(ca.website), registrable_domain(cb.website)
+    da, db = _site(ca.website), _site(cb.website)
     return da is not None and da == db
 
 
@@ -199,6 +199,11 @@ def _split_at_account(
     return at_account, elsewhere
 
 
+def _site(website: str | None) -> str | None:
+    """A company's own registrable domain (None for a page on a platform such as google.com/maps)."""
+    return company_domain(website, PLATFORM_DOMAINS)
+
+
 #: employer bases that identify the account without its name: a LinkedIn page or the web domain
 _IDENTIFIER_BASES = frozenset({"linkedin_id", "linkedin_slug", "domain"})
 
@@ -213,8 +218,8 @@ def _email_conflict(contact: ContactRecord, account: AccountRecord, profile: Pro
         if not domain or domain in config.free_mail_domains:
             continue
         if explained is None:
-            explained = {registrable_domain(account.website)}
-            explained.update(registrable_domain(p.company.website) for p in profile.positions)
+            explained = {_site(account.website)}
+            explained.update(_site(p.company.website) for p in profile.positions)
             explained.update(email_domain(e) for e in profile.emails)
         if domain not in explained:
             return domain
@@ -223,7 +228,7 @@ def _email_conflict(contact: ContactRecord, account: AccountRecord, profile: Pro
 
 def _shares_account_domain(contact: ContactRecord, account: AccountRecord, profile: Profile) -> bool:
     """A CRM address and a profile address at the account's own domain (or the account has none)."""
-    a_domain = registrable_domain(account.website)
+    a_domain = _site(account.website)
     if not a_domain:
         return True
     return any(email_domain(e) == a_domain for e in contact.emails) and any(
@@ -291,7 +296,7 @@ def decide(
     c_domain = email_domain(contact.email)
     email_vs_account: str | None = None
     if c_domain:
-        a_domain = registrable_domain(account.website)
+        a_domain = _site(account.website)
         email_vs_account = (
             "free_mail"
             if c_domain in config.free_mail_domains

@@ -89,9 +89,14 @@ def _guid(value: Any) -> str | None:
     return text.lower() if text else None
 
 
+def _text(value: Any) -> str | None:
+    """A text column's value; anything that is not a string (a number, a list) is no identity."""
+    return _s(value) if isinstance(value, str) else None
+
+
 def _profile_url(row: Mapping[str, Any], columns: tuple[str, ...]) -> str | None:
     for column in columns:
-        value = _s(row.get(column))
+        value = _text(row.get(column))
         if value and linkedin_person_slug(value):
             return value
     return None
@@ -101,7 +106,7 @@ def _other_emails(row: Mapping[str, Any], columns: tuple[str, ...], first: str |
     seen = {first.lower()} if first else set()
     out = []
     for column in columns:
-        value = _s(row.get(column))
+        value = _text(row.get(column))
         if value and "@" in value and value.lower() not in seen:
             seen.add(value.lower())
             out.append(value)
@@ -139,7 +144,8 @@ def account_from_row(row: Mapping[str, Any]) -> AccountRecord:
 
 def stable_hash(data: Any) -> str:
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    # "surrogatepass": a lone surrogate a row may carry hashes like any other character, never raises
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 _CONTACT_FIELDS = tuple(f.name for f in fields(ContactRecord))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from functions.pipeline.crm_reader import AccountInfo
 
-__all__ = ["MAX_DEPTH", "MAX_TREE", "HierarchyReader", "attach", "hierarchies"]
+__all__ = ["MAX_DEPTH", "MAX_TREE", "HierarchyReader", "attach", "hierarchies", "tree_members"]
 
 log = logging.getLogger("functions.pipeline")
 
@@ -26,8 +26,8 @@ log = logging.getLogger("functions.pipeline")
 MAX_TREE = 500
 #: levels followed up or down a hierarchy (Dataverse allows deeper ones; real account trees are shallow)
 MAX_DEPTH = 20
-#: accounts a delta run reads for the hierarchies of the accounts it needs, at most
-MAX_FETCH = 5000
+#: accounts below the top-level parents a delta run reads for the hierarchies it needs, at most
+MAX_FETCH = 20000
 
 Pair = tuple[str | None, str | None]
 
@@ -73,6 +73,15 @@ def hierarchies(accounts: Mapping[str, AccountInfo]) -> tuple[dict[str, tuple[Pa
     return out, cut
 
 
+def tree_members(accounts: Mapping[str, AccountInfo]) -> dict[str, frozenset[str]]:
+    """Account id -> the ids of every account of its hierarchy (itself included), for trees of two or more."""
+    parents = {account_id: info.parent_id for account_id, info in accounts.items()}
+    trees: dict[str, set[str]] = {}
+    for account_id in accounts:
+        trees.setdefault(_root(account_id, parents), set()).add(account_id)
+    return {m: frozenset(ids) for ids in trees.values() if len(ids) > 1 for m in ids}
+
+
 def attach(accounts: dict[str, AccountInfo]) -> int:
     """Give every account in ``accounts`` (all of the org's) its hierarchy, in place. Returns the
     number of hierarchies cut at ``MAX_TREE``."""
@@ -95,6 +104,8 @@ class HierarchyReader:
         self.by_id = by_id
         self.by_parent = by_parent
         self.truncated = 0
+        #: ids of every account of the hierarchies read, by the account's id (after ``attach``)
+        self.members: dict[str, frozenset[str]] = {}
 
     def attach(self, accounts: dict[str, AccountInfo]) -> None:
         """Give each account in ``accounts`` its hierarchy, in place (reading what is missing)."""
@@ -111,21 +122,27 @@ class HierarchyReader:
             found = {a.parent_id for a in known.values() if a.parent_id and a.parent_id not in known}
             missing = found - missing  # a parent that could not be read is not asked for again
         parents = {account_id: info.parent_id for account_id, info in known.items()}
-        # down: everything below the top-level parents
+        # down: everything below the top-level parents, level by level; the cap counts what is read
+        # here, so the trees of the accounts in use are always read down (a cut is reported)
         frontier = {_root(account_id, parents) for account_id in accounts}
         visited = set(frontier)
+        fetched = 0
         for _ in range(MAX_DEPTH):
-            if not frontier or len(known) >= MAX_FETCH:
+            if not frontier:
+                break
+            if fetched >= MAX_FETCH:
+                self.truncated += 1
+                log.warning("account hierarchies: stopped reading at %d accounts", fetched)
                 break
             children = [c for c in self.by_parent(sorted(frontier)) if c.record.account_id not in visited]
+            fetched += len(children)
             for child in children:
                 known.setdefault(child.record.account_id, child)
             frontier = {c.record.account_id for c in children}
             visited |= frontier
-        if len(known) >= MAX_FETCH:
-            log.warning("account hierarchies: stopped reading at %d accounts", len(known))
         trees, cut = hierarchies(known)
         self.truncated += cut
+        self.members.update(tree_members(known))
         for account_id in list(accounts):
             tree = trees.get(account_id)
             if tree:

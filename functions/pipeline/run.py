@@ -606,6 +606,18 @@ class _Run:
         if accounts or tables["accounts"].deleted:
             for contact in r.contacts_of_accounts([*accounts, *tables["accounts"].deleted]):
                 contact_rows.setdefault(contact.contact_id, contact)
+        # a changed account may change the hierarchy of every account under its top-level parent (a
+        # sister renamed, a parent added): their contacts are looked at too (re-validated only where
+        # their account hash moved)
+        in_changed_trees: set[str] = set()
+        if accounts:
+            trees = hierarchy.HierarchyReader(r.accounts_by_id, r.accounts_by_parent)
+            trees.attach(dict(accounts))
+            related = set().union(*trees.members.values()) - set(accounts) if trees.members else set()
+            if related:
+                for contact in r.contacts_of_accounts(related):
+                    contact_rows.setdefault(contact.contact_id, contact)
+                    in_changed_trees.add(contact.contact_id)
         opp_ids = []
         for opp in tables["opportunities"].changed:
             old = self.index.opportunity(opp.opportunity_id)
@@ -657,7 +669,8 @@ class _Run:
         # the verdict does not read): nothing to do
         for cid in list(contact_rows):
             state = states.get(cid)
-            if cid in recheck or cid in self.pending or cid in self.profile_changed or cid in due_states:
+            if (cid in recheck or cid in self.pending or cid in self.profile_changed or cid in due_states
+                    or cid in in_changed_trees):
                 continue
             if state is not None and self._unchanged(contact_rows[cid], state, accounts):
                 del contact_rows[cid]
@@ -870,7 +883,8 @@ class _Run:
         decision = decide_write(result.outcome, result.current_employer, flag_value=p.contact.flag_value,
                                 employer_value=p.contact.employer_value, binding=self.binding,
                                 supporting=self.supporting, now=self.now,
-                                value_written=p.state.value_written if p.state else None)
+                                value_written=p.state.value_written if p.state else None,
+                                rule=result.rule)
         state = self._facts(p.state or ContactState(cid), p.contact, p.account, p.opp_linked, in_scope=True)
         state.contact_hash, state.account_hash = p.contact_hash, p.account_hash
         state.account_id = p.contact.record.account_id

@@ -31,6 +31,11 @@ class WriteDecision:
     new_value: int | None = None  # the flag value after the write (or the current one)
 
 
+#: UNKNOWN rules that are positive evidence the person did not leave: a strong person match on fresh
+#: data, now at a company of the account's own group (hierarchy or corporate-group table)
+UNFLAGGING_RULES = frozenset({"unknown.current_employer_same_group"})
+
+
 def decide_write(
     outcome: Outcome,
     current_employer: str | None,
@@ -41,8 +46,11 @@ def decide_write(
     supporting: SupportingColumns | None,
     now: datetime,
     value_written: int | None = None,
+    rule: str = "",
 ) -> WriteDecision:
-    """``value_written``: the flag value this app last wrote for the contact (from its state)."""
+    """``value_written``: the flag value this app last wrote for the contact (from its state).
+    ``rule``: the verdict's rule; a move inside the account's group takes back this app's own flag
+    as "still there" does (the flag was written before the group was known)."""
     if flag_value == binding.ignore:
         return WriteDecision("ignored", None, flag_value)
     employer = (current_employer or "")[:_EMPLOYER_MAX] or None
@@ -62,7 +70,7 @@ def decide_write(
         if supporting is not None and employer and employer != employer_value:
             return WriteDecision("employer", body(binding.not_at_company, employer), binding.not_at_company)
         return WriteDecision("none", None, flag_value)
-    if (outcome is Outcome.STILL_THERE and flag_value == binding.not_at_company
-            and value_written == binding.not_at_company):
+    not_left = outcome is Outcome.STILL_THERE or rule in UNFLAGGING_RULES
+    if not_left and flag_value == binding.not_at_company and value_written == binding.not_at_company:
         return WriteDecision("unflag", body(binding.no_feedback, employer), binding.no_feedback)
     return WriteDecision("none", None, flag_value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from functions.matching.config import PLATFORM_DOMAINS
-from functions.matching.domains import registrable_domain
+from functions.matching.domains import company_domain
 from functions.matching.normalise import company_keys, person_name_forms
 
 __all__ = ["company_lookup_keys", "names_agree", "person_keys"]
@@ -68,7 +68,7 @@ def company_lookup_keys(name: str | None, website: str | None) -> frozenset[str]
     if found is not None:
         keys.update("c:" + variant for variant in found.variants)
         keys.add("c:" + found.core)
-    domain = registrable_domain(website) if website else None
-    if domain and domain not in PLATFORM_DOMAINS:  # "linkedin.com/company/acme" says nothing
+    domain = company_domain(website, PLATFORM_DOMAINS)  # "google.com/maps/place/..." says nothing
+    if domain:
         keys.add("d:" + domain)
     return frozenset(keys)

@@ -46,6 +46,7 @@ __all__ = [
     "EnableTimedOut",
     "PreflightFailed",
     "ProvisioningFailed",
+    "check_identity_columns",
     "check_preflight",
     "check_profile_source",
     "enable",
@@ -123,6 +124,16 @@ def check_profile_source(config: AppConfig, settings: Settings, tables: ScanTabl
     effective = effective_config(config, settings).config
     job = _Job(lambda: _check(effective, tables, only=("profile_source",), field="profile_source"),
                lambda: None)
+    job.wait(deadline)
+
+
+def check_identity_columns(config: AppConfig, settings: Settings, tables: ScanTables, *,
+                           deadline_seconds: float | None = None) -> None:
+    """The ``identity_columns`` preflight check for changed identity columns while enabled (a column
+    that does not exist would fail every run). Raises :class:`PreflightFailed` (field ``identity``)."""
+    deadline = ENABLE_DEADLINE_SECONDS if deadline_seconds is None else deadline_seconds
+    effective = effective_config(config, settings).config
+    job = _Job(lambda: _check(effective, tables, only=("identity_columns",), field="identity"), lambda: None)
     job.wait(deadline)
 
 

@@ -12,6 +12,7 @@ at any depth. Error reasons never contain the submitted value (see ``errors_from
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -51,6 +52,9 @@ __all__ = [
 
 #: Upper bound of ``sync_users.user_ids`` (the scan filters on them; the audit stores old and new lists).
 MAX_SYNC_USER_IDS = 200
+#: The stored document's size limit: one Azure Table string property holds 64 KiB (UTF-16), less room
+#: for the entity's other properties.
+MAX_DOCUMENT_BYTES = 60 * 1024
 #: Upper bound of ``matching.corporate_groups`` (larger tables belong in a pull request to the shipped one).
 MAX_ADMIN_GROUPS = 200
 #: Upper bound of each list of ``identity`` columns.
@@ -134,6 +138,13 @@ def _json_array(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _json_array_deduped(value: object) -> object:
+    # duplicates dropped before the length limit counts them
+    value = _json_array(value)
+    return tuple(dict.fromkeys(value)) if isinstance(value, tuple) and all(
+        isinstance(v, str) for v in value) else value
+
+
 Guid = Annotated[
     str,
     AfterValidator(_guid),
@@ -207,14 +218,12 @@ class IdentitySettings(BaseModel):
 
     model_config = _STRICT
 
-    profile_url_columns: Annotated[tuple[ColumnName, ...], BeforeValidator(_json_array),
-                                   AfterValidator(_dedupe)] = Field(
+    profile_url_columns: Annotated[tuple[ColumnName, ...], BeforeValidator(_json_array_deduped)] = Field(
         default=(), max_length=MAX_IDENTITY_COLUMNS,
         description="Logical names of contact text columns that may hold the LinkedIn profile URL (custom "
         "or from another integration), in order: the first value that is a LinkedIn profile URL counts.",
     )
-    extra_email_columns: Annotated[tuple[ColumnName, ...], BeforeValidator(_json_array),
-                                   AfterValidator(_dedupe)] = Field(
+    extra_email_columns: Annotated[tuple[ColumnName, ...], BeforeValidator(_json_array_deduped)] = Field(
         default=("emailaddress2", "emailaddress3"), max_length=MAX_IDENTITY_COLUMNS,
         description="Logical names of contact e-mail columns read besides emailaddress1.",
     )
@@ -389,6 +398,18 @@ class Settings(BaseModel):
         'Company Flag".',
     )
 
+    @model_validator(mode="after")
+    def _fits_one_table_property(self) -> Settings:
+        # the document is stored as one Azure Table string property (64 KiB, UTF-16): a document that
+        # would not fit is a bad request naming what makes it large, never a storage error
+        text = json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+        if len(text.encode("utf-16-le")) > MAX_DOCUMENT_BYTES:
+            raise PydanticCustomError(
+                "settings_too_large", "the settings document would be too large to store (at most "
+                "{limit} bytes as UTF-16); use fewer or shorter matching.corporate_groups",
+                {"limit": MAX_DOCUMENT_BYTES})
+        return self
+
     def to_json(self) -> dict[str, Any]:
         """The JSON document (plain dicts/lists/str/int/float/bool/None)."""
         return self.model_dump(mode="json")
@@ -466,7 +487,10 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 # Model-level rules are reported by pydantic at the model's location; these name the member that
 # the admin has to change instead.
-_MODEL_RULE_FIELD = {"matching_score_order": "employer_same_score"}
+_MODEL_RULE_FIELD = {
+    "matching_score_order": "employer_same_score",
+    "settings_too_large": "matching.corporate_groups",
+}
 # pydantic's wording names Python classes; these say what a JSON client must send.
 _REASONS = {
     "extra_forbidden": "unknown field",

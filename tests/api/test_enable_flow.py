@@ -310,3 +310,23 @@ def test_empty_profile_file_fails_preflight(api_factory: Any, tmp_path: Any) -> 
     assert response.status_code == 422, response.text
     assert api.settings()[0]["enabled"] is False
 
+
+
+def test_identity_columns_are_checked_when_enabling_and_when_changed_while_enabled(api: Api) -> None:
+    before, etag = api.settings()
+    typo = {"enabled": True, "identity": {"profile_url_columns": ["new_linkdinurl"]}}
+    refused = api.patch("/api/settings", typo, if_match=etag)
+    assert refused.status_code == 422, refused.text
+    assert [c["name"] for c in refused.json()["checks"] if c["status"] == "failed"] == ["identity_columns"]
+    assert api.settings() == (before, etag)
+    enabled = api.patch("/api/settings", {"enabled": True}, if_match=etag)
+    assert enabled.status_code == 202, enabled.text
+    # already enabled: a column that does not exist would fail every run, so it is refused and not saved
+    current, etag = api.settings()
+    refused = api.patch("/api/settings", {"identity": {"profile_url_columns": ["new_linkdinurl"]}},
+                        if_match=etag)
+    assert refused.status_code == 422, refused.text
+    assert "identity" in [e["field"] for e in refused.json()["errors"]]
+    assert api.settings() == (current, etag)
+    fine = api.patch("/api/settings", {"identity": {"extra_email_columns": ["emailaddress3"]}}, if_match=etag)
+    assert fine.status_code == 200, fine.text

@@ -110,6 +110,13 @@ def test_patch_settings_update_reset_and_audit(api: Api) -> None:
     assert len(api.get("/api/audit", params={"limit": "1"}).json()["entries"]) == 1
 
 
+#: 200 valid groups that together do not fit the stored document (one table property of 64 KiB)
+_TOO_MANY_GROUPS = json.dumps({"matching": {"corporate_groups": [
+    {"id": f"g{i}", "name": f"Group {i}", "members": [{"name": f"Subsidiary number {j} of group {i}"}
+                                                     for j in range(3)]}
+    for i in range(200)]}})
+
+
 @pytest.mark.parametrize(
     ("headers", "data", "status", "field"),
     [
@@ -146,6 +153,7 @@ def test_patch_settings_update_reset_and_audit(api: Api) -> None:
         ({}, '{"matching": {"corporate_groups": [{"id": "x", "name": "X"}, {"id": "x", "name": "Y"}]}}', 400,
          "matching"),
         ({}, '{"matching": {"history_min_likelihood": 11}}', 400, "matching.history_min_likelihood"),
+        ({}, _TOO_MANY_GROUPS, 400, "matching.corporate_groups"),
     ],
 )
 def test_patch_refusals_change_nothing(api: Api, headers: dict[str, str], data: str, status: int,

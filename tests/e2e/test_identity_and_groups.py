@@ -10,7 +10,7 @@ from functions.state import build_table_service
 from functions.state.contacts import ContactState, ContactStates
 from functions.state.tables import ScanTables
 
-from .conftest import FLAG, NOT_AT_COMPANY, ScanWorld
+from .conftest import FLAG, NO_FEEDBACK, NOT_AT_COMPANY, ScanWorld
 
 URL_COLUMN = "new_linkedinurl"
 
@@ -142,3 +142,26 @@ def test_a_hierarchy_added_later_reaches_the_contacts_of_that_account(world: Sca
     state = _state(world, mover)
     assert state.rule == "unknown.current_employer_same_group"
     assert json.loads(state.evidence)["group"]["account"] == current.company.name
+
+
+def test_a_sister_account_added_later_takes_back_the_apps_own_flag(world: ScanWorld) -> None:
+    mover = _movers(world)[2]
+    account_id = world.emulator.store.get("contacts", mover)["_parentcustomerid_value"]
+    holding = world.emulator.store.insert("accounts", {"name": "Unrelated Holding SE", "statecode": 0})
+    world.emulator.store.update("accounts", account_id, {"_parentaccountid_value": holding})
+    world.scan()
+    assert world.flag(mover) == NOT_AT_COMPANY  # the new employer is not in the CRM yet: a real LEFT
+    assert _state(world, mover).value_written == NOT_AT_COMPANY
+
+    # the new employer is added as a sister account; the mover's own account does not change
+    current = next(p for p in _profile_of(world, mover).positions if p.is_primary)
+    sister = {"name": current.company.name, "websiteurl": current.company.website,
+              "_parentaccountid_value": holding, "statecode": 0}
+    world.emulator.store.insert("accounts", sister, stamp=True)
+    summary = world.scan()
+
+    assert summary.mode == "delta"
+    state = _state(world, mover)
+    assert state.rule == "unknown.current_employer_same_group"
+    assert world.flag(mover) == NO_FEEDBACK  # this app's own flag, taken back on positive evidence
+    assert summary.counters["unflagged"] >= 1

@@ -613,3 +613,20 @@ def test_other_jobs_are_compared_only_where_a_rule_needs_them(monkeypatch: pytes
     )
     assert v.rule == "still_there.returned_to_account"
     assert compared == ["ACME Widgets", "Globex Corporation", "ACME Widgets"]
+
+
+@pytest.mark.parametrize("website", [
+    "https://www.google.com/maps/place/Baeckerei+Schmidt/@48.1,11.5",
+    "https://sites.google.com/view/baeckerei-schmidt",
+    "https://www.facebook.com/baeckerei.schmidt",
+])
+def test_an_account_website_on_a_platform_identifies_nobody(website: str) -> None:
+    # a bakery whose CRM website is a Google Maps or Facebook page, and a namesake who once worked at
+    # Google: the shared domain must not count as "the job at the account"
+    bakery = AccountRecord("b1", name="Bäckerei Schmidt", website=website)
+    anna = ContactRecord("c9", first_name="Anna", last_name="Müller", email="anna@gmail.com", account_id="b1")
+    google = Company(name="Google", website="https://www.google.com/")
+    p = profile(Position(GLOBEX, start_date="2024-01", is_primary=True),
+                Position(google, start_date="2018", end_date="2023-12"),
+                first_name="anna", last_name="müller", emails=())
+    assert run(p, account=bakery, contact=anna).outcome is not Outcome.LEFT

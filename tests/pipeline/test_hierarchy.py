@@ -97,3 +97,17 @@ def test_a_delta_run_survives_cycles_and_unreadable_parents(dataverse) -> None:
     hierarchy.HierarchyReader(reader.accounts_by_id, reader.accounts_by_parent).attach(needed)
     assert needed[_id(6)].record.hierarchy == (("Loop A", None), ("Loop B", None))
     assert needed[_id(8)].record.hierarchy == ()
+
+
+def test_the_read_cap_never_skips_the_trees_of_the_accounts_in_use(dataverse, monkeypatch) -> None:
+    _, client = dataverse
+    reader = CrmReader(client, flag_column=None, employer_column=None)
+    monkeypatch.setattr(hierarchy, "MAX_FETCH", 1)
+    needed = {a.record.account_id: a for a in reader.accounts_by_id([_id(3), _id(5)])}
+    trees = hierarchy.HierarchyReader(reader.accounts_by_id, reader.accounts_by_parent)
+    trees.attach(needed)
+    # the first level below the top is always read (the sister Fjordkraft is there); the cap stops the
+    # next level and says so
+    assert ("Fjordkraft AS", None) in needed[_id(3)].record.hierarchy
+    assert trees.truncated == 1
+    assert trees.members[_id(3)] >= {_id(1), _id(2), _id(3), _id(4)}

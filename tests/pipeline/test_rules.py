@@ -163,3 +163,31 @@ def test_batch_is_json_serialisable() -> None:
     assert again == batch
     assert again.items[0].contact_record() == ContactRecord("c1", email="a@b.c")
     assert again.items[0].account_record().aliases == ("C",)
+
+
+def test_a_move_inside_the_group_takes_back_only_this_apps_own_flag() -> None:
+    def write(written: int | None, rule: str):
+        return decide_write(Outcome.UNKNOWN, "Meta", flag_value=NAC, employer_value=None, binding=BINDING,
+                            supporting=None, now=NOW, value_written=written, rule=rule)
+
+    same_group = "unknown.current_employer_same_group"
+    ours = write(NAC, same_group)
+    assert (ours.kind, ours.new_value) == ("unflag", NF)
+    assert write(None, same_group).kind == "none"  # a person's flag is never taken back
+    assert write(NAC, "unknown.stale_profile").kind == "none"  # no evidence either way: nothing written
+
+
+def test_a_lone_surrogate_in_a_row_hashes_instead_of_failing_the_run() -> None:
+    record = contact_from_row({**ROW, "jobtitle": "Leiter \ud800 Einkauf"})
+    assert len(contact_hash(record)) == 32
+
+
+def test_identity_columns_take_text_only() -> None:
+    from functions.pipeline.hashing import IdentityColumns
+
+    identity = IdentityColumns(profile_url_columns=("new_url", "cr1_url"))
+    row = {**ROW, "new_url": 12345, "cr1_url": "https://de.linkedin.com/in/anna-m/",
+           "emailaddress2": ["x@y.z"], "emailaddress3": "anna@private.example"}
+    record = contact_from_row(row, identity)
+    assert record.profile_url == "https://de.linkedin.com/in/anna-m/"
+    assert record.other_emails == ("anna@private.example",)

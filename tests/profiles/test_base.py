@@ -62,6 +62,9 @@ def test_look_up_keys_are_the_engines_normalisation() -> None:
         assert "d:contoso.com" in company_lookup_keys(None, site), site
     assert "d:contoso.co.uk" in company_lookup_keys(None, "http://shop.contoso.co.uk/")
     assert company_lookup_keys(None, "https://www.linkedin.com/company/contoso") == frozenset()  # a platform
+    assert company_lookup_keys(None, "https://www.google.com/maps/place/Contoso+GmbH") == frozenset()
+    assert company_lookup_keys(None, "https://sites.google.com/view/contoso") == frozenset()
+    assert company_lookup_keys(None, "https://www.google.com/") == {"d:google.com"}  # Google's own site
     assert company_lookup_keys("", "") == frozenset()
 
 

@@ -3041,6 +3041,25 @@ def build_account_websites() -> None:
         acc_c=comp("nokia", "domain", name="Nokia"),
         new_key="belllabs",
     )
+    # The CRM's "website" of a small business is a page on a platform (Google Maps, Google Sites,
+    # Facebook): its domain belongs to the platform, not the business. A namesake who once worked at the
+    # platform's owner must not be taken for the contact (name + account history needs the account's own
+    # domain or LinkedIn page).
+    for site, (first, last) in (("https://www.google.com/maps/place/B%C3%A4ckerei+Schmidt/@48.13,11.57,17z",
+                                  ("Annegret", "Mühlbauer")),
+                                 ("https://sites.google.com/view/baeckerei-schmidt-muenchen",
+                                  ("Walburga", "Irlbacher"))):
+        bakery = account(name="Bäckerei Schmidt", website=site, country="DE")
+        person = P(first, last, "DE")
+        ctc = contact(person, bakery, email=f"{first.lower()}.{last.lower()}.muc@gmail.com")
+        google = {"name": "Google", "website": "https://www.google.com/", "linkedin_id": "1441"}
+        positions = [pos({"name": "Spotify", "website": "spotify.com"}, "Engineering Manager", "2024-03",
+                         primary=True),
+                     pos(google, "Software Engineer", "2017-06", "2024-02")]
+        prof = profile(names(first, last), positions, lv="2026-08-20", ml=9)
+        add(cat, "unknown", f"account website is a page on a platform ({site.split('/')[2]}); a namesake "
+            f"'{first} {last}' once at Google (google.com), likelihood 9: the platform's domain is not the "
+            "bakery's, so no job at the account is known => unknown", "2026-11-02", ctc, bakery, prof)
 
 
 # ======================================================================================= crm_identity
