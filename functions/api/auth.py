@@ -255,7 +255,7 @@ def _decode_client_principal(raw: str) -> dict[str, Any]:
         # Easy Auth sends standard Base64 with padding; tolerate a stripped padding, nothing else.
         decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
         document = json.loads(decoded.decode("utf-8"))
-    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError: ValueErrors
         raise Unauthenticated(malformed) from None
     if not isinstance(document, dict):
         raise Unauthenticated(malformed)

@@ -805,6 +805,8 @@ class FileSnapshotSource:
                     obj = json.loads(line)
                 except ValueError:
                     raise _Malformed("bad_json", "line is not valid JSON") from None
+                except RecursionError:  # "[[[[...]]]]" nested beyond the parser's stack
+                    raise _Malformed("too_deep", "line nests JSON too deeply") from None
                 profile = _profile_from_json(obj)
             except _Malformed as exc:
                 self.stats.malformed(number, exc.reason, exc.detail)

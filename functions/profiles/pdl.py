@@ -127,7 +127,7 @@ def _seconds(value: str | None, *, now: float) -> float | None:
 def _error_text(response: requests.Response) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     error = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(error, Mapping):
@@ -352,7 +352,7 @@ class PeopleDataLabsSource:
         if status == 200:
             try:
                 items = response.json()
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ProfileSourceError(
                     "People Data Labs answered HTTP 200 with a body that is not JSON"
                 ) from None

@@ -111,6 +111,8 @@ def test_platform_missing_principal_is_401() -> None:
     base64.b64encode(json.dumps({"claims": [{"typ": "roles", "val": 1}]}).encode()).decode(),
     base64.b64encode(json.dumps({"claims": [{"val": ADMIN}]}).encode()).decode(),
     "QQ==" * 20_000,  # far larger than anything Easy Auth sends
+    base64.b64encode(b"[" * 20_000 + b"]" * 20_000).decode(),  # nested past the JSON parser's stack
+    base64.b64encode(b'{"claims": ' + b"[" * 20_000 + b"]" * 20_000 + b"}").decode(),
 ])
 def test_platform_malformed_principal_is_401(value: str) -> None:
     error = refused({"X-MS-CLIENT-PRINCIPAL": value}, PLATFORM)

@@ -540,3 +540,14 @@ def test_name_look_up_finds_a_profile_that_knows_only_the_accounts_new_name(tmp_
     renamed = ProfileQuery("c", first_name="Eva", last_name="Berg", company_name="Daimler AG",
                            company_other_names=("Mercedes-Benz Group AG",))
     assert source.lookup([renamed])["c"].profile_id == "p1"
+
+
+def test_a_deeply_nested_line_is_skipped_and_counted_not_fatal(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    rows = [person("p1", "Ada", "Lovelace", emails=("ada@contoso.com",)), deep,
+            '{"profile_id": "p2", "positions": ' + deep + "}"]
+    source = FileSnapshotSource(str(write(tmp_path / "p.jsonl", jsonl(rows))))
+    stats = source.load()
+    assert stats.profiles_loaded == 1
+    assert stats.rows_malformed == {"too_deep": 2}
+    assert source.lookup([ProfileQuery("c", email="ada@contoso.com")])["c"].profile_id == "p1"
