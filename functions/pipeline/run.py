@@ -719,6 +719,8 @@ class _Run:
             and contact.owner_id == state.owner_id
             and (contact.record.account_id or None) == (state.account_id or None)
             and contact_hash(contact.record) == state.contact_hash
+            # a person reset the flag (or set Ignore): not our echo, look at it (value_drifted)
+            and contact.flag_value == state.flag_value
         )
 
     # ------------------------------------------------------------------ planning
