@@ -4,7 +4,8 @@ Design notes (why it looks the way it does):
 
 * Every HTTP call goes through ``_request``: token -> limiter slot -> one HTTP request -> translate
   errors -> tenacity retry policy (``retry.py``). A 401 gets exactly one forced token refresh and one
-  repeat, inside the same attempt; a second 401 raises ``AuthenticationError``.
+  repeat, inside the same attempt; a second 401 raises ``AuthenticationError``, which the policy
+  retries for reads (GET) only.
 * ``@odata.nextLink``/``@odata.deltaLink`` are followed unchanged (the docs forbid editing them) but only
   on the client's own origin, so a bad link can never carry the bearer token elsewhere. One caveat of
   the HTTP stack: urllib3 (under ``requests``) upper-cases the hex digits of percent-escapes in every
@@ -332,7 +333,8 @@ class DataverseClient:
                 wait,
             )
 
-        retrying = self._retry.retrying(idempotent=idempotent, on_retry=on_retry)
+        read = method.upper() == "GET"
+        retrying = self._retry.retrying(idempotent=idempotent, read=read, on_retry=on_retry)
         return retrying(
             self._attempt,
             method.upper(),

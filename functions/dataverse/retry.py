@@ -13,8 +13,13 @@ What is retried:
   docs do not say a 503 comes before any processing), so we surface the error instead of risking a
   duplicate.
 * connection refused / connect timeout (``ConnectionFailedError.sent is False``): always, nothing was sent.
-* ``500`` and every other 4xx: never (500 from Dataverse is usually a plug-in or data problem that a
-  retry repeats). 401 has its own refresh-once logic in the client, outside this policy.
+* ``500``: only for reads (GET): reading twice is harmless, and a transient 500 must not fail a whole
+  run. Writes: never (500 from Dataverse on a write is usually a plug-in or data problem that a retry
+  repeats).
+* ``401`` after the client's one forced token refresh (``AuthenticationError``): only for reads, with the
+  same budget (a token that the service does not accept yet, or two expiries in a row); a credential
+  that stays refused still fails after the retries.
+* every other 4xx: never.
 
 Any retryable error that carries a ``Retry-After`` (a 503 may) follows the same rule as a 429. Without
 ``Retry-After`` the wait is exponential with jitter (1 s, 2 s, 4 s, ... +0-1 s, at most 60 s and at most
@@ -32,7 +37,7 @@ from collections.abc import Callable
 
 import tenacity
 
-from .errors import ConnectionFailedError, DataverseError, ServerError, ThrottledError
+from .errors import AuthenticationError, ConnectionFailedError, DataverseError, ServerError, ThrottledError
 
 __all__ = ["RetryPolicy", "is_retryable"]
 
@@ -41,12 +46,15 @@ log = logging.getLogger(__name__)
 _IDEMPOTENT_RETRY_STATUS = frozenset({502, 503, 504})
 
 
-def is_retryable(exc: BaseException, *, idempotent: bool) -> bool:
-    """Return True when ``exc`` is a transient failure worth another attempt (see module docstring)."""
+def is_retryable(exc: BaseException, *, idempotent: bool, read: bool = False) -> bool:
+    """Return True when ``exc`` is a transient failure worth another attempt (see module docstring).
+    ``read``: the request is a GET (500 and a second 401 are retried too)."""
     if isinstance(exc, ThrottledError):
         return True
     if isinstance(exc, ServerError):
-        return idempotent and exc.status in _IDEMPOTENT_RETRY_STATUS
+        return (idempotent and exc.status in _IDEMPOTENT_RETRY_STATUS) or (read and exc.status == 500)
+    if isinstance(exc, AuthenticationError):
+        return read
     if isinstance(exc, ConnectionFailedError):
         return idempotent or not exc.sent
     return False
@@ -116,6 +124,7 @@ class RetryPolicy:
         self,
         *,
         idempotent: bool,
+        read: bool = False,
         on_retry: Callable[[BaseException, float], None] | None = None,
     ) -> tenacity.Retrying:
         """A fresh ``Retrying`` for one logical call; re-raises the last error when it gives up.
@@ -133,7 +142,8 @@ class RetryPolicy:
                 callback(exc, wait)
 
         return tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda exc: is_retryable(exc, idempotent=idempotent)),
+            retry=tenacity.retry_if_exception(
+                lambda exc: is_retryable(exc, idempotent=idempotent, read=read)),
             wait=self.wait_seconds,
             stop=(
                 tenacity.stop_after_attempt(self.max_retries + 1)

@@ -266,13 +266,17 @@ def test_304_is_an_answer_only_to_a_conditional_read(emu, make_client) -> None:
     assert same == {}  # 304 Not Modified
 
 
-def test_500_is_not_retried(emu, make_client) -> None:
-    client = make_client(emu)
-    emu.faults.add(Fault("server_error", status=500, times=1))
+def test_500_is_retried_for_reads_only(emu, make_client) -> None:
+    client = make_client(emu, max_retry_wait=0.2)
+    emu.faults.add(Fault("server_error", status=500, method="GET", times=1))
+    assert client.who_am_i()["UserId"]  # a read: one transient 500 must not fail a run
+    assert client.request_counts["retries"] == 1
+    first = contact_ids(emu)[0]
+    emu.faults.add(Fault("server_error", status=500, method="PATCH", times=1))
     with pytest.raises(ServerError) as info:
-        client.who_am_i()
-    assert info.value.status == 500
-    assert client.request_counts["retries"] == 0
+        client.update("contacts", first, {"jobtitle": "X"})
+    assert info.value.status == 500  # a write: a plug-in or data problem a retry would repeat
+    assert client.request_counts["retries"] == 1
 
 
 def test_dropped_connection_then_success(emu, make_client) -> None:
@@ -365,16 +369,30 @@ def test_parallel_401s_refresh_the_token_once(emu, make_client) -> None:
     assert client.request_counts["token_refreshes"] >= 1
 
 
-def test_second_401_raises_authentication_error(emu, make_client) -> None:
+def test_two_401s_in_a_row_on_a_read_are_retried_within_the_budget(emu, make_client) -> None:
     provider = CountingTokenProvider()
-    client = make_client(emu, token_provider=provider)
+    client = make_client(emu, token_provider=provider, max_retry_wait=0.2)
     emu.expire_token("token-1")
     emu.expire_token("token-2")
+    assert client.who_am_i()["UserId"]  # token-3 is accepted
+    assert provider.forced == 2
+    assert client.request_counts["retries"] == 1
+
+
+def test_a_credential_that_stays_refused_fails_after_the_retries(emu, make_client) -> None:
+    provider = CountingTokenProvider()
+    client = make_client(emu, token_provider=provider, max_retries=2, max_retry_wait=0.1)
+    for n in range(1, 10):
+        emu.expire_token(f"token-{n}")
     with pytest.raises(AuthenticationError) as info:
         client.who_am_i()
     assert info.value.status == 401
-    assert provider.forced == 1
-    assert emu.counters.requests["function"] == 2
+    assert client.request_counts["retries"] == 2
+    # a write is never repeated on 401 after the one refresh
+    write_client = make_client(emu, token_provider=CountingTokenProvider(), max_retries=2, max_retry_wait=0.1)
+    with pytest.raises(AuthenticationError):
+        write_client.update("contacts", contact_ids(emu)[0], {"jobtitle": "X"})
+    assert write_client.request_counts["retries"] == 0
 
 
 # -------------------------------------------------------------------------------------------- writing
@@ -484,17 +502,18 @@ def test_update_many_chunks_in_parallel_keep_input_order(make_emulator, make_cli
 def test_update_many_support_check_failure_falls_back_to_batch(emu, make_client) -> None:
     client = make_client(emu, max_retries=1, max_retry_wait=0.1)
     ids = contact_ids(emu)
-    emu.faults.add(Fault("server_error", status=500, method="GET", path=r"^sdkmessagefilters", times=1))
+    # the check fails for good (its read is retried once: both attempts fail)
+    emu.faults.add(Fault("server_error", status=500, method="GET", path=r"^sdkmessagefilters", times=2))
     results = _bulk(client, ids, "Fallback")
     assert [r.id for r in results] == ids
     assert all(r.ok for r in results)
     assert all(emu.store.get("contacts", i)["jobtitle"] == "Fallback" for i in ids)
     counts = client.request_counts
-    assert (counts["metadata"], counts["bulk"], counts["batch"]) == (1, 0, 1)
+    assert (counts["metadata"], counts["bulk"], counts["batch"]) == (2, 0, 1)  # the check read twice
     # The failure was not cached: the next call asks again and now uses UpdateMultiple.
     _bulk(client, ids, "Bulk")
     counts = client.request_counts
-    assert (counts["metadata"], counts["bulk"], counts["batch"]) == (2, 1, 1)
+    assert (counts["metadata"], counts["bulk"], counts["batch"]) == (3, 1, 1)
 
 
 def test_update_many_support_check_auth_failure_fails_every_record(emu, make_client) -> None:

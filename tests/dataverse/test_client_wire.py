@@ -195,12 +195,12 @@ def test_connection_refused_is_connection_failed_not_sent() -> None:
     assert info.value.status is None
 
 
-def test_401_refreshes_once_then_raises(stub) -> None:
+def test_401_refreshes_once_per_attempt_then_raises(stub) -> None:
     server = stub(
         lambda seen: Reply(status=401, body='{"error":{"code":"0x80072243","message":"ExpiredAuthTicket"}}')
     )
     provider = StaticTokenProvider("old", refreshed_token="new")
-    client = DataverseClient(server.api_url, provider, max_retries=3)
+    client = DataverseClient(server.api_url, provider, max_retries=0)
     with pytest.raises(AuthenticationError) as info:
         client.get_json("contacts?$select=fullname")
     assert info.value.status == 401
@@ -208,6 +208,12 @@ def test_401_refreshes_once_then_raises(stub) -> None:
     assert [s.headers["authorization"] for s in server.requests] == ["Bearer old", "Bearer new"]
     assert client.request_counts["token_refreshes"] == 1
     assert client.request_counts["retries"] == 0
+    # a read is retried within the budget (retries=1: one more attempt, refreshing again), then raises
+    retrying = DataverseClient(server.api_url, StaticTokenProvider("old", refreshed_token="new"),
+                               max_retries=1, max_retry_wait=0.05)
+    with pytest.raises(AuthenticationError):
+        retrying.get_json("contacts?$select=fullname")
+    assert retrying.request_counts["retries"] == 1
 
 
 def test_non_json_error_and_success_bodies(stub) -> None:

@@ -53,6 +53,20 @@ def test_is_retryable(exc: BaseException, idempotent: bool, expected: bool) -> N
     assert is_retryable(exc, idempotent=idempotent) is expected
 
 
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (errors.ServerError(500), True),
+        (errors.AuthenticationError(401), True),
+        (errors.ServerError(501), False),
+        (errors.BadRequestError(400), False),
+        (errors.NotFoundError(404), False),
+    ],
+)
+def test_reads_also_retry_500_and_a_second_401(exc: BaseException, expected: bool) -> None:
+    assert is_retryable(exc, idempotent=True, read=True) is expected
+
+
 def test_retry_after_is_honoured_with_jitter() -> None:
     sleeps: list[float] = []
     seen: list[tuple[str, float]] = []
