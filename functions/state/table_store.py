@@ -8,8 +8,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import tenacity
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from functions.config import AppConfig
@@ -34,6 +41,11 @@ class StaleEntityError(Exception):
     """A conditional write found the entity changed (or deleted) since it was read."""
 
 
+def _holds(found: Mapping[str, Any], written: Mapping[str, Any]) -> bool:
+    """The stored entity carries every value written (the write happened, or one just like it)."""
+    return all(found.get(k) == v for k, v in written.items())
+
+
 def validate_key(value: str, *, what: str = "key") -> str:
     """Return ``value`` if it is a valid table key, else raise ``InvalidKeyError``."""
     if not isinstance(value, str) or not value:
@@ -43,6 +55,29 @@ def validate_key(value: str, *, what: str = "key") -> str:
     if _FORBIDDEN_KEY_CHARS.search(value):
         raise InvalidKeyError(f"{what} contains a character Azure Tables forbids (/ \\ # ? or control)")
     return value
+
+
+#: Transport errors that leave a write's outcome unknown (``ServiceResponseError``: sent, answer lost)
+#: or certain not to have happened (``ServiceRequestError``: never sent).
+_TRANSPORT_ERRORS = (ServiceRequestError, ServiceResponseError)
+
+
+def _repeating() -> tenacity.Retrying:
+    """Repeats a write that is safe to repeat after a transport error: azure-core repeats only
+    HEAD/GET/PUT/DELETE/OPTIONS/TRACE, so a keep-alive connection reset under an entity-group
+    transaction (POST ``$batch``) or a merge-upsert (PATCH) failed a run after its Dataverse writes had
+    committed. This store's transactions hold only merge-upserts: repeating them gives the same
+    entities."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(_TRANSPORT_ERRORS),
+        stop=tenacity.stop_after_attempt(TRANSPORT_ATTEMPTS),
+        wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.2),
+        reraise=True,
+    )
+
+
+#: attempts of a write whose connection reset (the first included)
+TRANSPORT_ATTEMPTS = 4
 
 
 def build_table_service(config: AppConfig) -> TableServiceClient:
@@ -82,25 +117,52 @@ class TableStore:
         return dict(entity) | {"etag": entity.metadata["etag"]}
 
     def insert(self, entity: Mapping[str, Any]) -> str:
-        """Create an entity; ``EntityExistsError`` if one with the same keys exists. Returns the ETag."""
+        """Create an entity; ``EntityExistsError`` if one with the same keys exists. Returns the ETag.
+
+        A lost answer (the connection reset after the request was sent) is resolved by reading the
+        entity: there with exactly our values, the insert happened; absent, it is sent again."""
+        checked = self._checked(entity)
         try:
-            return self._table.create_entity(self._checked(entity))["etag"]
+            return self._table.create_entity(checked)["etag"]
         except ResourceExistsError as exc:
             raise EntityExistsError(f"{entity['PartitionKey']}/{entity['RowKey']} exists") from exc
+        except ServiceRequestError:
+            return self._table.create_entity(checked)["etag"]  # never sent: send it once more
+        except ServiceResponseError:
+            found = self.get(checked["PartitionKey"], checked["RowKey"])
+            if found is None:
+                return self.insert(entity)
+            if _holds(found, checked):
+                return found["etag"]
+            raise EntityExistsError(f"{entity['PartitionKey']}/{entity['RowKey']} exists") from None
 
     def upsert(self, entity: Mapping[str, Any], *, replace: bool = False) -> str:
+        """Insert or merge (or replace): safe to repeat, so a reset connection is retried."""
         mode = UpdateMode.REPLACE if replace else UpdateMode.MERGE
-        return self._table.upsert_entity(self._checked(entity), mode=mode)["etag"]
+        checked = self._checked(entity)
+        return _repeating()(lambda: self._table.upsert_entity(checked, mode=mode)["etag"])
 
     def update(self, entity: Mapping[str, Any], *, etag: str, replace: bool = False) -> str:
         """Write only if the entity still has ``etag``; else ``StaleEntityError``."""
         mode = UpdateMode.REPLACE if replace else UpdateMode.MERGE
+        checked = self._checked(entity)
         try:
             return self._table.update_entity(
-                self._checked(entity), mode=mode, etag=etag, match_condition=MatchConditions.IfNotModified
+                checked, mode=mode, etag=etag, match_condition=MatchConditions.IfNotModified
             )["etag"]
         except (ResourceModifiedError, ResourceNotFoundError) as exc:
             raise StaleEntityError(f"{entity['PartitionKey']}/{entity['RowKey']} changed") from exc
+        except ServiceRequestError:
+            return self.update(entity, etag=etag, replace=replace)  # never sent: send it again
+        except ServiceResponseError:
+            # the answer was lost: still at ``etag`` means it did not happen (send it again); our values
+            # under a new etag mean it did; anything else is another writer's change
+            found = self.get(checked["PartitionKey"], checked["RowKey"])
+            if found is not None and found["etag"] == etag:
+                return self.update(entity, etag=etag, replace=replace)
+            if found is not None and _holds(found, checked):
+                return found["etag"]
+            raise StaleEntityError(f"{entity['PartitionKey']}/{entity['RowKey']} changed") from None
 
     def delete(self, partition_key: str, row_key: str, *, etag: str | None = None) -> None:
         """Delete (idempotent: a missing entity is fine unless an ``etag`` is required)."""
@@ -143,7 +205,8 @@ class TableStore:
         return written
 
     def _submit(self, operations: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> int:
-        self._table.submit_transaction(list(operations))
+        # merge-upserts only: repeating the transaction after a reset connection gives the same entities
+        _repeating()(self._table.submit_transaction, list(operations))
         return len(operations)
 
     @staticmethod
