@@ -407,7 +407,11 @@ class _Run:
         self.index_deleted_opps: list[str] = []
         self.index_deleted_conns: list[str] = []
         self.drop_pending: list[str] = []
-        self.entered = 0
+        # contacts that entered scope in this run (no in-scope state yet), and those whose state was
+        # stored: one whose validation or write failed is not in scope until its state is stored, so a
+        # later run does not count it twice
+        self.entering: set[str] = set()
+        self.entering_stored: set[str] = set()
         self.profile_changed: set[str] = set()
         self.profile_hashes: dict[str, str] | None = None
         self.profile_count: int | None = None
@@ -483,7 +487,8 @@ class _Run:
         self.state_updates, self.deleted, self.planned = [], set(), []
         self.index_opps, self.index_conns = [], []
         self.index_deleted_opps, self.index_deleted_conns = [], []
-        self.drop_pending, self.entered = [], 0
+        self.drop_pending = []
+        self.entering, self.entering_stored = set(), set()
         self.pending = self.pending_list.all()
         self.c.clear()
 
@@ -699,7 +704,7 @@ class _Run:
             self._evaluate(contact, accounts.get(contact.record.account_id or ""), opp_linked, state)
         gone_in_scope = sum(1 for cid in self.deleted if states.get(cid) and states[cid].in_scope)
         # in-scope total = last run's total + entered - left (only candidates were looked at)
-        self.c["in_scope"] = max(0, int(checkpoint.get("in_scope", 0)) + self.entered
+        self.c["in_scope"] = max(0, int(checkpoint.get("in_scope", 0)) + len(self.entering)
                                  - self.c["left_scope"] - gone_in_scope)
         return out
 
@@ -740,7 +745,7 @@ class _Run:
             return
         self.c["in_scope"] += 1
         if state is None or not state.in_scope:
-            self.entered += 1
+            self.entering.add(cid)
         c_hash = contact_hash(contact.record)
         a_hash = account_hash(account.record if account else None)
         pending = self.pending.get(cid)
@@ -922,6 +927,8 @@ class _Run:
     def _stage_state(self, state: ContactState) -> None:
         if self.dry:
             return
+        if state.contact_id in self.entering:
+            self.entering_stored.add(state.contact_id)
         self.state_buffer.append(state)
         if state.profile_id:
             self.pair_buffer.append((state.profile_id, state.contact_id, state.profile_hash))
@@ -1059,7 +1066,9 @@ class _Run:
             "last_day": self.today.isoformat(),
             "profile_digests": digests,
             "run_id": self.summary.run_id,
-            "in_scope": self.c["in_scope"],
+            # the base of the next delta run's count: contacts whose in-scope state is stored. One that
+            # entered scope but was not stored (skipped, deferred by the budget) enters again next run
+            "in_scope": max(0, self.c["in_scope"] - len(self.entering - self.entering_stored)),
             "profile_count": self.profile_count,
         })
 
