@@ -130,6 +130,8 @@ class RunSummary:
     sync_users: str = ""
     notes: list[str] = field(default_factory=list)
     would_write: list[dict[str, Any]] = field(default_factory=list)
+    #: what reading the profile file found: rows read, profiles loaded, malformed rows by reason
+    profile_file: dict[str, Any] = field(default_factory=dict)
     requested_by: str | None = None  # who asked for the run (API requests only)
 
     @property
@@ -167,6 +169,8 @@ class RunSummary:
             "notes": list(self.notes),
             "would_write": list(self.would_write),
         }
+        if self.profile_file:
+            out["profile_file"] = dict(self.profile_file)
         if self.requested_by is not None:
             out["requested_by"] = self.requested_by
         return out
@@ -538,6 +542,7 @@ class _Run:
             return None, None
         hashes = {p.profile_id: p.content_hash for p in iter_profiles()}
         self.profile_count = len(hashes)
+        self._record_profile_file_stats()
         previous = int(self.checkpoint.get("profile_count") or 0)
         if not hashes:
             raise ProfileFileError("PROFILE_FILE: the profile file holds no profiles (empty or truncated "
@@ -547,6 +552,21 @@ class _Run:
                                    f"than half of the {previous} of the last good run (truncated file?); "
                                    "the run stopped before validating anything")
         return hashes, ProfileIndex.shard_digests(hashes.items())
+
+    def _record_profile_file_stats(self) -> None:
+        """Malformed profile rows go into the run record (counters, ``profile_file``), not only the log."""
+        stats = getattr(self.source, "stats", None)
+        as_dict = getattr(stats, "as_dict", None)
+        if as_dict is None:
+            return
+        found = as_dict()
+        malformed = dict(found.get("rows_malformed") or {})
+        kept = ("rows_read", "profiles_loaded", "profiles_rejected")
+        self.summary.profile_file = {k: found[k] for k in kept if k in found} | {"rows_malformed": malformed}
+        if malformed:
+            self.c["profile_rows_malformed"] = sum(malformed.values())
+            self.summary.notes.append("profile file: malformed rows skipped: " + ", ".join(
+                f"{reason} {count}" for reason, count in sorted(malformed.items())))
 
     # ------------------------------------------------------------------ full read
     def _read_full(self) -> dict[str, str | None]:
@@ -999,6 +1019,9 @@ class _Run:
         if self.dry:
             return
         flush_all = final or len(self.state_buffer) >= STATE_BUFFER_MAX
+        if self.lease is not None and (self.state_buffer or self.pair_buffer):
+            # a run whose lease was taken over must not overwrite the states the new owner writes
+            self.lease.renew()
         self.state_buffer = self._send(self.state_buffer, lambda s: s.contact_id[:2],
                                        self.states.put_many, flush_all)
         self.pair_buffer = self._send(self.pair_buffer, lambda p: profile_shard(p[0]),

@@ -42,3 +42,61 @@ def test_in_scope_does_not_drift_after_failed_writes(world: ScanWorld) -> None:
     assert second.counters["in_scope"] == len(world.scope())
     third = world.scan(day=TODAY + timedelta(days=2))
     assert third.counters["in_scope"] == len(world.scope())
+
+
+def test_malformed_profile_rows_are_in_the_run_record(world: ScanWorld) -> None:
+    from functions.state import build_table_service
+    from functions.state.runs import RunRecords
+    from functions.state.tables import ScanTables
+
+    with world.profile_path.open("a", encoding="utf-8") as fh:
+        fh.write("{not json\n" + "[" * 50_000 + "]" * 50_000 + "\n")
+    summary = world.scan()
+    assert summary.status == "succeeded", summary.message
+    assert summary.counters["profile_rows_malformed"] == 2
+    record = RunRecords(ScanTables(build_table_service(world.config()), world.prefix).runs).latest(1)[0]
+    assert record["counters"]["profile_rows_malformed"] == 2
+    assert record["profile_file"]["rows_malformed"] == {"bad_json": 1, "too_deep": 1}
+
+
+def test_a_run_whose_lock_was_taken_over_writes_no_state(world: ScanWorld) -> None:
+    from datetime import UTC, datetime
+
+    from functions.pipeline import RunHooks, run_scan
+    from functions.state import build_table_service
+    from functions.state.contacts import ContactStates
+    from functions.state.lock import RunLock
+    from functions.state.tables import ScanTables
+    from localdev.sample_profiles import mutate_profiles
+
+    world.scan()
+    expected = world.expected()
+    # three flagged movers whose profile changes without changing their verdict (a new title): they
+    # are validated and nothing is written to Dataverse, so only the state flush stands before the commit
+    others = sorted(cid for cid in world.scope() if expected[cid] is Outcome.LEFT)
+    source_ids = {p.profile_id for p in __import__("functions.profiles", fromlist=["x"]).FileSnapshotSource(
+        str(world.profile_path)).iter_profiles()}
+    from localdev.sample_profiles import profile_id_for
+
+    chosen = [cid for cid in others if profile_id_for(cid) in source_ids][:3]
+    mutate_profiles(world.profile_path, chosen, today=TODAY)
+    tables = ScanTables(build_table_service(world.config()), world.prefix)
+    now = [datetime(2026, 1, 16, 2, 0, tzinfo=UTC)]
+
+    def intrude(index: int, _summary) -> None:  # the lease expires; another run takes the lock
+        now[0] += timedelta(hours=2)
+        RunLock(tables.locks, clock=lambda: now[0]).acquire("intruder")
+
+    services = world.services()
+    try:
+        hooks = RunHooks(after_batch=intrude)
+        a = run_scan(world.config(), services=services, clock=lambda: now[0], hooks=hooks)
+    finally:
+        services.close()
+    assert a.status == "failed"
+    assert "lost the scan lock" in a.message
+    assert dict(a.planned) == {"profile_changed": 3}, a.planned
+    assert a.counters["writes"] == 0
+    states = ContactStates(tables.contacts)
+    assert all(states.get(cid).last_run_id != a.run_id for cid in chosen), [
+        (states.get(cid).last_run_id, a.run_id, states.get(cid).checked_at) for cid in chosen]
