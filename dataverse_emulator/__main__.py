@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         help="organization.expirechangetrackingindays (delta tokens older than this expire)",
     )
     parser.add_argument("--dop-hint", type=int, default=4, help="value of the x-ms-dop-hint response header")
+    parser.add_argument("--fault-seed", type=int, default=0,
+                        help="seed of the random draws of faults given with a rate (reproducible campaigns)")
     args = parser.parse_args(argv)
 
     languages = tuple(int(x) for x in args.languages.split(",") if x.strip())
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         bulk_tables=frozenset() if args.no_bulk else frozenset({"contact"}),
         expire_change_tracking_in_days=args.expire_days,
         dop_hint=args.dop_hint,
+        fault_seed=args.fault_seed,
     )
     emulator.start()
     print(f"Dataverse emulator listening on {emulator.url}  (Web API: {emulator.api_url})", flush=True)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = frozenset(
-    {"throttle", "server_error", "slow", "drop", "unauthorized", "forbidden", "expired_delta", "fail_record"}
+    {"throttle", "server_error", "slow", "drop", "commit_drop", "unauthorized", "forbidden", "expired_delta",
+     "fail_record"}
 )
 
 
@@ -80,6 +81,8 @@ class FaultRegistry:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._rng = random.Random(seed)
+        #: faults fired since the start, by kind (kept when faults are cleared)
+        self.fired: Counter[str] = Counter()
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:
@@ -107,8 +110,14 @@ class FaultRegistry:
                 if fault.rate is not None and self._rng.random() >= fault.rate:
                     continue
                 fault.fired += 1
+                self.fired[fault.kind] += 1
                 return fault
         return None
+
+    def all(self) -> list[Fault]:
+        """Every fault added since the last ``clear``, exhausted ones included."""
+        with self._lock:
+            return list(self._faults)
 
     def fail_record(self, record_id: str) -> Fault | None:
         """The fail_record fault for a write to ``record_id``, if one fires."""
@@ -123,6 +132,7 @@ class FaultRegistry:
                 if fault.rate is not None and self._rng.random() >= fault.rate:
                     continue
                 fault.fired += 1
+                self.fired[fault.kind] += 1
                 return fault
         return None
 

@@ -93,7 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
         svc = self.server.service
         path = target.split("?", 1)[0]
         if path == "/_emulator/counters" and self.command == "GET":
-            return Response.json(200, svc.counters.snapshot())
+            counters = {**svc.counters.snapshot(), "noop_updates": dict(svc.store.noop_updates)}
+            return Response.json(200, counters)
         if path == "/_emulator/reset-counters" and self.command == "POST":
             svc.counters.reset()
             return Response.empty(204)
@@ -106,6 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, KeyError, TypeError) as exc:
                 return Response.json(400, {"error": {"code": "", "message": str(exc)}})
             return Response.empty(204)
+        if path == "/_emulator/faults" and self.command == "GET":
+            return Response.json(200, {"faults": [{"kind": f.kind, "fired": f.fired, "seen": f.seen}
+                                                  for f in svc.faults.all()],
+                                       "fired_by_kind": dict(svc.faults.fired)})
         if path == "/_emulator/faults" and self.command == "DELETE":
             svc.faults.clear()
             return Response.empty(204)

@@ -25,7 +25,9 @@ from .schema import stable_id
 from .store import Store
 
 log = logging.getLogger(__name__)
-HTTP_FAULTS = frozenset({"throttle", "server_error", "slow", "drop", "unauthorized", "forbidden"})
+HTTP_FAULTS = frozenset(
+    {"throttle", "server_error", "slow", "drop", "commit_drop", "unauthorized", "forbidden"}
+)
 ROUTE = re.compile(r"^(?P<set>[\w$]+)(?:\((?P<key>[^)]*)\))?(?:/(?P<rest>.+))?$")
 FUNCTIONS = ("WhoAmI", "RetrieveProvisionedLanguages", "RetrieveLocLabels", "RetrieveVersion")
 ACTIONS = ("PublishXml", "PublishAllXml", "SetLocLabels")
@@ -114,6 +116,8 @@ class Service:
                 answer = self._apply_fault(fault)
                 if answer is not None:
                     return answer
+        else:
+            fault = None
         try:
             response = self._route(req)
         except ODataError as exc:
@@ -126,6 +130,9 @@ class Service:
         response.headers.setdefault("OData-Version", "4.0")
         if not req.in_batch:
             response.headers["x-ms-dop-hint"] = str(self.dop_hint)
+        if fault is not None and fault.kind == "commit_drop":
+            # processed and committed, then the connection drops: the client never learns it happened
+            return Response(0, drop=True)
         return response
 
     def _error(self, exc: ODataError, req: Request) -> Response:
@@ -200,6 +207,8 @@ class Service:
             return None
         if fault.kind == "drop":
             return Response(0, drop=True)
+        if fault.kind == "commit_drop":
+            return None  # handled after the request is processed
         if fault.kind == "throttle":
             return Response.json(
                 429,

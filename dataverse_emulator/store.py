@@ -13,6 +13,7 @@ import sys
 import threading
 import uuid
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -96,6 +97,7 @@ class Store:
 
     def __init__(self, tables: dict[str, Table], first_version: int = 1000) -> None:
         self.lock = threading.RLock()
+        self.noop_updates: Counter[str] = Counter()  # updates that changed no value, per entity set
         self.version = first_version
         self.tables: dict[str, TableData] = {name: TableData(t) for name, t in tables.items()}
         self.by_logical: dict[str, TableData] = {td.table.logical_name: td for td in self.tables.values()}
@@ -204,6 +206,8 @@ class Store:
             record_id = record_id.lower()
             old = td.rows[record_id]
             values = td.to_dict(old)
+            if all(values.get(k) == v for k, v in changes.items()):
+                self.noop_updates[entity_set] += 1  # a write that changes nothing (a duplicate)
             values.update(changes)
             if stamp:
                 values["modifiedon"] = utc_now_iso()

@@ -456,6 +456,11 @@ def load_profile_config(environ: Mapping[str, str] | None = None) -> ProfileSour
         raise ConfigError("; ".join(_problems(exc, PROFILE_SETTINGS, "PROFILE_SOURCE"))) from None
 
 
+def dataverse_retry_budget(dataverse: DataverseConfig) -> float:
+    """Seconds one Dataverse request may spend on retries (the client's ``retry_budget``)."""
+    return max(600.0, 2 * dataverse.max_retry_wait_seconds)
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> AppConfig:
     """Build the config from app settings (``os.environ`` unless a mapping is given).
 
@@ -488,6 +493,13 @@ def load_config(environ: Mapping[str, str] | None = None) -> AppConfig:
         api = ApiConfig(**_present(env, API_SETTINGS))
     except ValidationError as exc:
         problems += _problems(exc, API_SETTINGS, "API_AUTH")
+    if dataverse is not None and scan is not None:
+        budget = dataverse_retry_budget(dataverse)
+        if scan.lock_ttl_seconds <= budget:
+            # one Dataverse request may retry that long between two lease renewals: a shorter lease
+            # would expire under a live run and let a second run take over
+            problems.append(f"SCAN_LOCK_TTL_SECONDS: must be longer than one Dataverse request's retry "
+                            f"budget ({budget:.0f} s: max(600, 2 x DATAVERSE_MAX_RETRY_WAIT_SECONDS))")
     if problems or dataverse is None or scan is None or api is None:
         raise ConfigError("; ".join(problems))
     try:

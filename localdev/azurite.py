@@ -47,9 +47,13 @@ class Azurite:
     Use as a context manager; ``connection_string`` points the Azure SDKs at it.
     """
 
-    def __init__(self, *, binary: Path = AZURITE_BIN, startup_timeout: float = 30.0) -> None:
+    def __init__(self, *, binary: Path = AZURITE_BIN, startup_timeout: float = 30.0,
+                 location: Path | None = None) -> None:
+        """``location``: keep the data in this folder (it survives ``kill()`` and ``restart()``);
+        default: in memory."""
         self._binary = binary
         self._startup_timeout = startup_timeout
+        self.location = location
         self._process: subprocess.Popen | None = None
         self._workdir: str | None = None
         self.blob_port = self.queue_port = self.table_port = 0
@@ -58,13 +62,18 @@ class Azurite:
         if not self._binary.exists():
             raise AzuriteNotInstalled(f"{self._binary} is missing: run `npm ci` (or `make install`)")
         self.blob_port, self.queue_port, self.table_port = _free_port(), _free_port(), _free_port()
+        return self._launch()
+
+    def _launch(self) -> Azurite:
         # Azurite writes a debug log and extent files into the working directory: keep them out
         # of the repository.
-        self._workdir = tempfile.mkdtemp(prefix="azurite-")
+        self._workdir = self._workdir or tempfile.mkdtemp(prefix="azurite-")
+        persistence = (["--location", str(self.location)] if self.location is not None
+                       else ["--inMemoryPersistence"])
         self._process = subprocess.Popen(
             [
                 str(self._binary),
-                "--inMemoryPersistence",
+                *persistence,
                 "--disableTelemetry",
                 "--skipApiVersionCheck",
                 "--silent",
@@ -82,6 +91,21 @@ class Azurite:
         except BaseException:
             self.stop()
             raise
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: the ports and (with ``location``) the data stay for ``restart()``."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            if self._process.stderr:
+                self._process.stderr.close()
+            self._process = None
+
+    def restart(self) -> Azurite:
+        """Start again on the same ports (after ``kill()``)."""
+        if self._process is None:
+            self._launch()
         return self
 
     def stop(self) -> None:

@@ -138,3 +138,13 @@ def test_a_sas_token_in_the_profile_file_never_shows_in_the_config_repr() -> Non
     assert "SECRETSIG" not in repr(config)
     assert "SECRETSIG" not in str(config)
     assert config.profiles.file.endswith("sig=SECRETSIG")
+
+
+def test_a_lock_shorter_than_one_requests_retry_budget_is_refused() -> None:
+    base = {"DATAVERSE_URL": "http://127.0.0.1:5555", "DATAVERSE_AUTH": "local"}
+    with pytest.raises(ConfigError, match="SCAN_LOCK_TTL_SECONDS: must be longer") as caught:
+        load_config({**base, "SCAN_LOCK_TTL_SECONDS": "300"})
+    assert "600 s" in str(caught.value)
+    with pytest.raises(ConfigError, match="1200 s"):
+        load_config({**base, "SCAN_LOCK_TTL_SECONDS": "900", "DATAVERSE_MAX_RETRY_WAIT_SECONDS": "600"})
+    assert load_config({**base, "SCAN_LOCK_TTL_SECONDS": "601"}).scan.lock_ttl_seconds == 601

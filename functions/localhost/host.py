@@ -29,6 +29,7 @@ import asyncio
 import hmac
 import inspect
 import ipaddress
+import json
 import logging
 import secrets
 import signal
@@ -209,6 +210,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = _dispatch
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server answers a method it has no do_<METHOD> for (PROPFIND, FOO) with a 501 HTML page;
+        # routed like any request instead, a known route answers 405 problem+json with Allow
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            self._dispatch()
+            return
+        super().send_error(code, message, explain)
+
     def handle_expect_100(self) -> bool:
         # curl asks before sending a large body: refuse an oversize one before it is sent.
         try:
@@ -377,7 +386,12 @@ class LocalFunctionsHost:
         if function is None:
             close = not isinstance(_read_body(handler, self.max_body_bytes), bytes)
             if allowed:
-                return _reply(handler, 405, headers={"Allow": ", ".join(sorted(allowed))}, close=close)
+                allow = ", ".join(sorted(allowed))
+                problem = json.dumps({"type": "about:blank", "title": "Method Not Allowed", "status": 405,
+                                      "detail": f"{method} is not allowed here; use {allow}",
+                                      "errors": [{"field": "method", "reason": f"one of {allow}"}]})
+                return _reply(handler, 405, body=problem.encode(), close=close, head=method == "HEAD",
+                              headers={"Allow": allow, "Content-Type": "application/problem+json"})
             return _reply(handler, 404, close=close)
         params: dict[str, str] = {}
         for name, value in parse_qsl(split.query, keep_blank_values=True):

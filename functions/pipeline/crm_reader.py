@@ -63,6 +63,9 @@ class CrmContact:
     flag_value: int | None  # our column, as read in this run (None: empty or not provisioned)
     employer_value: str | None
     etag: str | None = None  # the row version read in this run: writes are conditional on it
+    #: our validated-on column as read in this run: only this app writes it, in the same request as
+    #: the flag, so it tells which write of ours the row holds even when our state never learned it
+    validated_on: str | None = None
 
     @property
     def contact_id(self) -> str:
@@ -115,11 +118,13 @@ class TableChanges:
 
 class CrmReader:
     def __init__(self, client: DataverseClient, *, flag_column: str | None, employer_column: str | None,
-                 page_size: int | None = None, identity: IdentityColumns = DEFAULT_IDENTITY) -> None:
+                 page_size: int | None = None, identity: IdentityColumns = DEFAULT_IDENTITY,
+                 validated_on_column: str | None = None) -> None:
         self.client = client
         self.identity = identity
         self.flag_column = flag_column
         self.employer_column = employer_column
+        self.validated_on_column = validated_on_column
         self.page_size = page_size
         self.rows_read: Counter[str] = Counter()
         self.bad_rows: Counter[str] = Counter()  # rows that could not be converted, per table
@@ -137,7 +142,7 @@ class CrmReader:
 
     @property
     def contact_columns(self) -> list[str]:
-        extra = [c for c in (self.flag_column, self.employer_column) if c]
+        extra = [c for c in (self.flag_column, self.employer_column, self.validated_on_column) if c]
         return list(dict.fromkeys([*CONTACT_COLUMNS, *self.identity.columns, *extra]))
 
     # ------------------------------------------------------------------ row -> info
@@ -151,6 +156,7 @@ class CrmReader:
             flag_value=int(flag) if flag is not None else None,
             employer_value=employer or None,
             etag=row.get("@odata.etag"),
+            validated_on=(row.get(self.validated_on_column) or None) if self.validated_on_column else None,
         )
 
     @staticmethod
@@ -231,6 +237,14 @@ class CrmReader:
         """The accounts whose parent account is one of ``parent_ids`` (one level of a hierarchy)."""
         return self._converted(self.account, self._by("accounts", "_parentaccountid_value", parent_ids,
                                                       list(ACCOUNT_COLUMNS)), "accounts")
+
+    def current_values(self, ids: Iterable[str], columns: list[str]) -> dict[str, dict[str, Any]]:
+        """These columns of these contacts as they are *now* (a contact missing from the answer was
+        deleted): to learn what a write whose answer was lost did."""
+        out: dict[str, dict[str, Any]] = {}
+        for row in self._by("contacts", "contactid", ids, ["contactid", *columns]):
+            out[str(row["contactid"]).lower()] = {c: row.get(c) for c in columns}
+        return out
 
     def current_flags(self, ids: Iterable[str]) -> dict[str, int | None]:
         """The flag value each of these contacts holds *now* (a contact missing from the answer was

@@ -250,6 +250,17 @@ class _Planned:
     state: ContactState | None
 
 
+def _instant(text: str | None) -> datetime | None:
+    """An ISO 8601 date-time as Dataverse or our state writes it ("...Z", "+00:00"), aware; else None."""
+    if not text or not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -435,9 +446,11 @@ class _Run:
         self.sync = resolve_sync_users(self.client, self.scan)
         self.summary.sync_users = f"{len(self.sync.owner_ids)} ({self.sync.source})"
         employer_column = supporting.current_employer if supporting and flag_column else None
+        validated_on_column = supporting.validated_on if supporting and flag_column else None
         identity = IdentityColumns(self.scan.profile_url_columns, self.scan.extra_email_columns)
         reader = CrmReader(self.client, flag_column=flag_column, employer_column=employer_column,
-                           page_size=self.config.dataverse.page_size, identity=identity)
+                           page_size=self.config.dataverse.page_size, identity=identity,
+                           validated_on_column=validated_on_column)
         self.reader = reader
         checkpoint = self.checkpoint_store.load()
         self.checkpoint = checkpoint
@@ -907,11 +920,14 @@ class _Run:
             self.new_pending.append((cid, "retry_after_error", self.now.isoformat(timespec="seconds")))
             return
         self.c[result.outcome.value] += 1
+        written = p.state.value_written if p.state else None
+        if written != self.binding.not_at_company and self._unrecorded_own_flag(p.contact, p.state):
+            written = self.binding.not_at_company
+            self.c["own_flag_recovered"] += 1
         decision = decide_write(result.outcome, result.current_employer, flag_value=p.contact.flag_value,
                                 employer_value=p.contact.employer_value, binding=self.binding,
                                 supporting=self.supporting, now=self.now,
-                                value_written=p.state.value_written if p.state else None,
-                                rule=result.rule)
+                                value_written=written, rule=result.rule)
         state = self._facts(p.state or ContactState(cid), p.contact, p.account, p.opp_linked, in_scope=True)
         state.contact_hash, state.account_hash = p.contact_hash, p.account_hash
         state.account_id = p.contact.record.account_id
@@ -924,6 +940,7 @@ class _Run:
         state.reason = p.reason
         state.last_run_id = self.summary.run_id
         state.flag_value = decision.new_value
+        state.value_written = written
         kind = decision.kind
         if kind == "ignored":
             self.c["ignored"] += 1
@@ -943,6 +960,18 @@ class _Run:
         self.write_buffer.append(
             ({"contactid": cid, **decision.changes}, state, p.contact.flag_value, p.contact.etag)
         )
+
+    def _unrecorded_own_flag(self, contact: CrmContact, state: ContactState | None) -> bool:
+        """The row shows "No longer at company" with a validated-on stamp newer than anything our state
+        recorded: a flag this app wrote whose state save never happened (a crash after the write, a lost
+        answer, wiped state storage). Only this app writes validated-on, together with the flag."""
+        if contact.flag_value != self.binding.not_at_company or not contact.validated_on:
+            return False
+        stamp = _instant(contact.validated_on)
+        if stamp is None:
+            return False
+        recorded = _instant(state.checked_at) if state is not None and state.checked_at else None
+        return recorded is None or stamp > recorded
 
     def _stage_state(self, state: ContactState) -> None:
         if self.dry:
@@ -976,19 +1005,53 @@ class _Run:
         results = self.client.update_many("contacts", [body for body, *_ in buffer],
                                           logical_name="contact", primary_key="contactid",
                                           chunk_size=WRITE_FLUSH, etags=etags)
+        unsure: list[tuple[dict[str, Any], ContactState, Any]] = []
         for (body, state, *_), result in zip(buffer, results, strict=True):
             if result.ok:
                 self.c["writes"] += 1
                 self._stage_state(state)
-            elif getattr(result.error, "status", None) == 412:  # someone changed the row: not an error
-                self._changed_during_run(body["contactid"])
+            elif getattr(result.error, "status", None) in (412, None):
+                # 412: someone changed the row - or our own write did, when its answer was lost and the
+                # request was repeated; no status: the outcome is unknown. The row tells which.
+                unsure.append((body, state, result.error))
             else:
-                self.c["errors"] += 1
-                self.summary.errors["write_failed"] += 1
-                self.summary.skipped["write_failed"] += 1
-                self.new_pending.append((body["contactid"], "retry_after_error",
-                                         self.now.isoformat(timespec="seconds")))
-                log.warning("write to contact %s failed: %s", body["contactid"], result.error)
+                self._write_failed(body["contactid"], result.error)
+        if unsure:
+            self._settle(unsure)
+
+    def _settle(self, unsure: list[tuple[dict[str, Any], ContactState, Any]]) -> None:
+        """Writes whose answer says 412 or nothing: read the rows. A row holding exactly our flag and
+        our validated-on stamp of this run holds our write (counted, state stored); otherwise a 412 is
+        a person's change (``changed_during_run``) and an unknown outcome a failed write (retried)."""
+        current: dict[str, dict[str, Any]] = {}
+        stamp_column = self.supporting.validated_on if self.supporting is not None else None
+        if stamp_column is not None:
+            try:
+                current = self.reader.current_values((b["contactid"] for b, _, _ in unsure),
+                                                     [self.binding.logical_name, stamp_column])
+            except DataverseError as exc:
+                log.warning("could not read back %d unanswered writes: %s", len(unsure), type(exc).__name__)
+        for body, state, error in unsure:
+            cid = str(body["contactid"]).lower()
+            row = current.get(cid)
+            ours = (row is not None and stamp_column is not None
+                    and row.get(self.binding.logical_name) == body.get(self.binding.logical_name)
+                    and _instant(row.get(stamp_column)) == _instant(body.get(stamp_column)))
+            if ours:
+                self.c["writes"] += 1
+                self.c["writes_confirmed_by_reading"] += 1
+                self._stage_state(state)
+            elif getattr(error, "status", None) == 412:
+                self._changed_during_run(cid)
+            else:
+                self._write_failed(cid, error)
+
+    def _write_failed(self, cid: str, error: Any) -> None:
+        self.c["errors"] += 1
+        self.summary.errors["write_failed"] += 1
+        self.summary.skipped["write_failed"] += 1
+        self.new_pending.append((cid, "retry_after_error", self.now.isoformat(timespec="seconds")))
+        log.warning("write to contact %s failed: %s", cid, error)
 
     def _drop_raced(self, buffer: list[_Write]) -> list[_Write]:
         """For rows read without an etag only (writes are otherwise conditional on it): re-read the flag

@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import types
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -176,11 +178,48 @@ def _finite(default: float, description: str, **limits: float) -> Any:
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, str_strip_whitespace=True)
 
 
-class SyncUsers(BaseModel):
+def _takes_int(annotation: Any) -> bool:
+    """An ``int`` (or ``int | None``) field; ``bool`` is not one."""
+    if annotation is int:
+        return True
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    return union and int in typing.get_args(annotation)
+
+
+class _SettingsModel(BaseModel):
+    """Strict settings models. JSON has one number type: 570.0 is the integer 570 to a JSON Schema
+    validator (and to the OpenAPI document clients are generated from), so an integer-valued number is
+    accepted for an integer member; 570.5, a string or a boolean is still refused."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        changed = None
+        for name, info in cls.model_fields.items():
+            value = data.get(name)
+            if isinstance(value, float) and value.is_integer() and _takes_int(info.annotation):
+                changed = changed or dict(data)
+                changed[name] = int(value)
+        return changed if changed is not None else data
+
+
+#: "at most one of user_ids, team, role", as JSON Schema: no two of them given together (a list with
+#: an item, or a string); so generated clients and fuzzers know what validation refuses
+_GIVEN = {"user_ids": {"type": "array", "minItems": 1}, "team": {"type": "string"},
+          "role": {"type": "string"}}
+_ONE_SYNC_SOURCE = {"not": {"anyOf": [
+    {"required": [a, b], "properties": {a: _GIVEN[a], b: _GIVEN[b]}}
+    for a, b in (("user_ids", "team"), ("user_ids", "role"), ("team", "role"))
+]}}
+
+
+class SyncUsers(_SettingsModel):
     """Whose records are in scope. At most one of the three may be given; none = all enabled human
     users (docs/scan.md)."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(**_STRICT, json_schema_extra=_ONE_SYNC_SOURCE)
 
     user_ids: Annotated[tuple[Guid, ...], BeforeValidator(_json_array), AfterValidator(_dedupe)] = Field(
         default=(),
@@ -211,7 +250,7 @@ ColumnName = Annotated[
 ]
 
 
-class IdentitySettings(BaseModel):
+class IdentitySettings(_SettingsModel):
     """Contact columns that identify the person besides name and emailaddress1 (docs/scan.md). Each
     named column must exist on contact and be readable (preflight checks it); changing them makes the
     next run read every contact once, and re-validates the contacts whose values changed."""
@@ -229,7 +268,7 @@ class IdentitySettings(BaseModel):
     )
 
 
-class ProfileSourceSettings(BaseModel):
+class ProfileSourceSettings(_SettingsModel):
     """Which person-profile source the scan uses (docs/profile-sources.md). Keys and connection strings
     are app settings, never settings."""
 
@@ -264,7 +303,7 @@ def _matching_default(name: str) -> Any:
     return getattr(DEFAULT, name)
 
 
-class MatchingSettings(BaseModel):
+class MatchingSettings(_SettingsModel):
     """Thresholds of the verdict engine (docs/matching.md); the defaults are the engine's."""
 
     model_config = _STRICT
@@ -361,7 +400,7 @@ class MatchingSettings(BaseModel):
 assert set(ACRONYM_POLICIES) == {"same", "related"}, "MatchingSettings.acronym_policy is out of date"
 
 
-class Settings(BaseModel):
+class Settings(_SettingsModel):
     """The admin settings of data validation: GET /api/settings returns them, PATCH /api/settings
     takes a JSON merge patch (RFC 7396) of them. They hold no secrets."""
 

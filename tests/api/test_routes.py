@@ -136,7 +136,7 @@ _TOO_MANY_GROUPS = json.dumps({"matching": {"corporate_groups": [
         ({}, '{"enabeld": true}', 400, "enabeld"),
         ({}, '{"dry_run": "true"}', 400, "dry_run"),
         ({}, '{"refresh_days": 0}', 400, "refresh_days"),
-        ({}, '{"refresh_days": 7.0}', 400, "refresh_days"),
+        ({}, '{"refresh_days": 7.5}', 400, "refresh_days"),
         ({}, '{"sync_users": {"user_ids": ["00000000-0000-0000-0000-000000000001", "nope"]}}', 400,
          "sync_users.user_ids[1]"),
         ({}, '{"sync_users": {"team": "Sales", "role": "Seller"}}', 400, "sync_users"),

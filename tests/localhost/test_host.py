@@ -129,6 +129,12 @@ def test_unknown_route_and_wrong_method(host: LocalFunctionsHost) -> None:
     assert wrong.headers["Allow"] == "GET, POST"
     # 404 / 405 are decided before the key check, as on the host.
     assert requests.put(f"{host.url}/health", timeout=10).status_code == 405
+    # a method http.server has no handler for is routed too: 405 problem+json, never a 501 HTML page
+    odd = requests.request("PROPFIND", f"{host.url}/echo/a", params={"code": KEY}, timeout=10)
+    assert odd.status_code == 405
+    assert odd.headers["Allow"] == "GET, POST"
+    assert odd.headers["Content-Type"].startswith("application/problem+json")
+    assert requests.request("FOO", f"{host.url}/nope", timeout=10).status_code == 404
 
 
 def test_request_pass_through_and_response(host: LocalFunctionsHost) -> None:

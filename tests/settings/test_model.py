@@ -121,7 +121,7 @@ def test_guids_are_lower_cased_trimmed_and_deduplicated() -> None:
         ({"enabled": 1}, "enabled", "must be true or false"),
         ({"enabled": "true"}, "enabled", "must be true or false"),
         ({"dry_run": 0}, "dry_run", "must be true or false"),
-        ({"refresh_days": 1.0}, "refresh_days", "must be an integer"),
+        ({"refresh_days": 1.5}, "refresh_days", "must be an integer"),
         ({"refresh_days": True}, "refresh_days", "must be an integer"),
         ({"refresh_days": "30"}, "refresh_days", "must be an integer"),
         ({"refresh_days": 0}, "refresh_days", "greater than or equal to 1"),
@@ -332,3 +332,30 @@ def test_profile_file_refuses_a_query_or_fragment(file: str, reason: str) -> Non
     errors = errors_from(caught.value)
     assert [(e.field, e.reason) for e in errors] == [("profile_source.file", reason)]
     assert "SECRETVALUE" not in str(errors)
+
+
+def test_integer_valued_numbers_are_integers_as_in_the_json_schema() -> None:
+    # the OpenAPI schema says "integer", which JSON Schema validators accept for 570.0
+    matching = {"max_profile_age_days": 200.0, "history_min_likelihood": 9.0}
+    settings = Settings.model_validate({"refresh_days": 570.0, "lookup_budget": 10.0, "matching": matching,
+                                        "profile_source": {"pdl_min_likelihood": 7.0}})
+    assert (settings.refresh_days, settings.lookup_budget) == (570, 10)
+    assert isinstance(settings.refresh_days, int)
+    assert (settings.matching.max_profile_age_days, settings.matching.history_min_likelihood) == (200, 9)
+    assert settings.matching.employer_same_score == 90.0  # float members stay floats
+
+
+def test_the_schema_says_at_most_one_sync_source_as_validation_does() -> None:
+    import jsonschema_rs
+
+    schema = Settings.model_json_schema()
+    sync = jsonschema_rs.validator_for({**schema["$defs"]["SyncUsers"], "$defs": schema["$defs"]})
+    guid = "00000000-0000-0000-0000-000000000001"
+    for given in ({"team": "Sales", "role": "Seller"}, {"user_ids": [guid], "team": "Sales"},
+                  {"user_ids": [guid], "role": "Seller"}):
+        assert not sync.is_valid(given), given
+        with pytest.raises(ValueError, match="at most one"):
+            Settings.model_validate({"sync_users": given})
+    for fine in ({"team": "Sales"}, {"user_ids": [], "team": "Sales", "role": None}, {}):
+        assert sync.is_valid(fine), fine
+        Settings.model_validate({"sync_users": fine})
