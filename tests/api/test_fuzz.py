@@ -9,6 +9,7 @@ Deterministic (``derandomize=True``, no example database) so a failure reproduce
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from typing import Any
@@ -36,8 +37,9 @@ CHECKS = [status_code_conformance, content_type_conformance, response_schema_con
 
 MIN_REQUESTS = 1000
 # examples per operation and generation mode; operations with few possible inputs (no parameters)
-# run out of distinct examples early, the settings PATCH and the parameterised GETs make up the rest
-EXAMPLES = 70
+# run out of distinct examples early, the settings PATCH and the parameterised GETs make up the rest.
+# The on-demand long run: FUZZ_EXAMPLES=800 .venv/bin/pytest tests/api/test_fuzz.py -k openapi -s
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "70"))
 
 
 class Fuzzer:
