@@ -249,3 +249,50 @@ def test_bad_parameters_are_400_with_the_field(api: Api, path: str, params: dict
     assert response.status_code == 400, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert field in [e["field"] for e in response.json()["errors"]], response.text
+
+
+#: scenarios of the stateful phase (linked operations: GET settings -> PATCH with its ETag, POST runs ->
+#: GET the run it names, ...); the on-demand long run: FUZZ_STATEFUL_EXAMPLES=400
+STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "25"))
+
+
+def test_openapi_stateful_sequences(api_factory: Any) -> None:
+    """Sequences of calls whose inputs come from earlier answers (schemathesis infers the links from
+    Location headers and ids in bodies): no 5xx, every answer conforms to the document."""
+    from hypothesis.stateful import run_state_machine_as_test
+
+    api = api_factory(drain_queues=False)
+    document = api.get("/api/openapi.json").json()
+    base_url = _base_url(api, document)
+    schema = schemathesis.openapi.from_dict(document)
+    machine = schema.as_state_machine()
+    sent: Counter[tuple[str, int]] = Counter()
+    failures: list[str] = []
+    conformance = [status_code_conformance, content_type_conformance, response_schema_conformance,
+                   response_headers_conformance]
+
+    class Stateful(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            headers = {"x-functions-key": api.key}
+            if case.method.upper() == "PATCH" and not (case.headers or {}).get("If-Match"):
+                headers["If-Match"] = api.settings()[1]
+            return {"base_url": base_url, "headers": headers, "timeout": 60}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            label = f"{case.method.upper()} {case.path}"
+            sent[(label, response.status_code)] += 1
+            if response.status_code >= 500:
+                failures.append(f"{label}: {response.status_code} {response.text[:300]}")
+            try:
+                case.validate_response(response, checks=conformance, headers=kwargs.get("headers"))
+            except (AssertionError, FailureGroup) as exc:
+                failures.append(f"{label}: {response.status_code} does not conform: {str(exc)[:400]}")
+
+    run_state_machine_as_test(Stateful, settings=settings(
+        max_examples=STATEFUL_EXAMPLES, stateful_step_count=8, derandomize=True, deadline=None, database=None,
+        suppress_health_check=list(HealthCheck), report_multiple_bugs=False))
+    total = sum(sent.values())
+    assert not failures, "\n".join(failures[:20]) + f"\n({len(failures)} failures)"
+    assert total >= STATEFUL_EXAMPLES, sent
+    print(f"stateful: {total} requests; 5xx: {sum(n for (_, s), n in sent.items() if s >= 500)}; "
+          f"by operation and status: {sorted(sent.items())}")
