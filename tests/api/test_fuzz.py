@@ -288,9 +288,12 @@ def test_openapi_stateful_sequences(api_factory: Any) -> None:
             except (AssertionError, FailureGroup) as exc:
                 failures.append(f"{label}: {response.status_code} does not conform: {str(exc)[:400]}")
 
+    # generation only: the API keeps its state between scenarios, so a replayed (shrunk) scenario would
+    # meet other answers and Hypothesis would call the data generation flaky; failures are collected,
+    # not raised, so nothing needs shrinking
     run_state_machine_as_test(Stateful, settings=settings(
         max_examples=STATEFUL_EXAMPLES, stateful_step_count=8, derandomize=True, deadline=None, database=None,
-        suppress_health_check=list(HealthCheck), report_multiple_bugs=False))
+        phases=[Phase.generate], suppress_health_check=list(HealthCheck), report_multiple_bugs=False))
     total = sum(sent.values())
     assert not failures, "\n".join(failures[:20]) + f"\n({len(failures)} failures)"
     assert total >= STATEFUL_EXAMPLES, sent

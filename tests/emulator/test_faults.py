@@ -135,6 +135,7 @@ def test_control_endpoints(emu: Emulator, http: requests.Session) -> None:
     assert requests.get(emu.url + "/_emulator/counters", timeout=10).json() == {
         "requests": {"function": 1},
         "operations": {},
+        "noop_updates": {},
     }
     assert (
         requests.post(
@@ -148,6 +149,7 @@ def test_control_endpoints(emu: Emulator, http: requests.Session) -> None:
     assert requests.get(emu.url + "/_emulator/counters", timeout=10).json() == {
         "requests": {},
         "operations": {},
+        "noop_updates": {},
     }
 
 
@@ -156,3 +158,19 @@ def test_bad_fault_definitions() -> None:
         Fault("explode")
     with pytest.raises(ValueError, match="record_id"):
         Fault("fail_record")
+
+
+def test_commit_drop_commits_then_loses_the_answer_and_faults_are_counted(emulator_factory) -> None:
+    emu = emulator_factory(None)
+    cid = emu.store.insert("contacts", {"lastname": "Berg", "statecode": 0})
+    emu.faults.add(Fault("commit_drop", method="PATCH", times=1))
+    with pytest.raises(requests.ConnectionError):
+        requests.patch(f"{emu.api_url}contacts({cid})", json={"jobtitle": "CFO"},
+                       headers={"Authorization": "Bearer t", "If-Match": "*"}, timeout=10)
+    assert emu.store.get("contacts", cid)["jobtitle"] == "CFO"  # it happened
+    listed = requests.get(emu.url + "/_emulator/faults", timeout=10).json()
+    assert listed["fired_by_kind"] == {"commit_drop": 1}
+    assert listed["faults"][0]["fired"] == 1
+    requests.patch(f"{emu.api_url}contacts({cid})", json={"jobtitle": "CFO"},
+                   headers={"Authorization": "Bearer t", "If-Match": "*"}, timeout=10)
+    assert requests.get(emu.url + "/_emulator/counters", timeout=10).json()["noop_updates"] == {"contacts": 1}
