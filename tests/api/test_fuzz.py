@@ -252,7 +252,7 @@ def test_bad_parameters_are_400_with_the_field(api: Api, path: str, params: dict
 
 
 #: scenarios of the stateful phase (linked operations: GET settings -> PATCH with its ETag, POST runs ->
-#: GET the run it names, ...); the on-demand long run: FUZZ_STATEFUL_EXAMPLES=400
+#: GET the run it names, ...); the on-demand long run: FUZZ_STATEFUL_EXAMPLES=120 (docs/settings-api.md)
 STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "25"))
 
 
