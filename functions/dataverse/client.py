@@ -26,6 +26,7 @@ import json
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import DefaultCookiePolicy
@@ -54,7 +55,7 @@ from .errors import (
 from .limiter import ConcurrencyLimiter
 from .models import RecordResult
 from .odata import odata_string, validate_guid
-from .retry import RetryPolicy
+from .retry import RetryPolicy, is_retryable
 
 if TYPE_CHECKING:
     from functions.config import DataverseConfig
@@ -67,6 +68,10 @@ MAX_PAGE_SIZE = 5000  # Dataverse ignores/refuses larger odata.maxpagesize value
 MAX_BATCH_OPERATIONS = 1000  # "Batch requests can contain up to 1000 individual requests"
 MAX_BULK_CHUNK = 1000
 DEFAULT_BULK_CHUNK = 500
+# GETs per ``$batch`` in ``query_many``: with filters of 50 ids that is 2,500 ids per request, a request
+# body of about 150 KB (each part is one filter URL of ~3 KB) and, for by-id reads, at most 2,500 rows
+# in the response - half of one full 5,000-row page - so memory stays bounded like ``iter_rows``.
+DEFAULT_GETS_PER_BATCH = 50
 
 # Characters left unescaped in query values: OData syntax that Dataverse expects literally.
 _QUERY_SAFE = "$,'()/:@*"
@@ -311,8 +316,12 @@ class DataverseClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
         allow_multipart_error: bool = False,
+        read: bool | None = None,
     ) -> requests.Response:
         """Send one logical request with auth, limiter, error translation and retries.
+
+        ``read`` (default: the method is GET) retries like a read: also a 500 and a repeated 401. A
+        ``$batch`` of only GETs is a read sent as POST.
 
         Raises:
             DataverseError: (a subclass of) it for any failure, after retries where applicable.
@@ -333,7 +342,8 @@ class DataverseClient:
                 wait,
             )
 
-        read = method.upper() == "GET"
+        if read is None:
+            read = method.upper() == "GET"
         retrying = self._retry.retrying(idempotent=idempotent, read=read, on_retry=on_retry)
         return retrying(
             self._attempt,
@@ -447,6 +457,87 @@ class DataverseClient:
             annotations=annotations,
         )
         return (row for page in pages for row in page)
+
+    def query_many(
+        self,
+        entity_set: str,
+        filters: Sequence[str],
+        *,
+        select: str | Sequence[str],
+        page_size: int | None = None,
+        annotations: str | Sequence[str] | None = None,
+        gets_per_batch: int = DEFAULT_GETS_PER_BATCH,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the rows of many filtered reads of ``entity_set``, sending many GETs per ``$batch``.
+
+        Each filter becomes one GET (the same URL and ``Prefer`` header ``iter_rows`` would send), and up
+        to ``gets_per_batch`` of them go in one ``POST $batch`` as top-level parts (Dataverse allows GET
+        in ``$batch``, not inside a change set). Rows are yielded response by response, in no
+        guaranteed order; a row matching several filters is yielded once per filter. An inner answer
+        with an ``@odata.nextLink`` has its next page fetched in a later ``$batch`` together with the
+        remaining filters. A group of a single GET is sent as a plain GET (same request count, fewer
+        bytes). The ``$batch`` holds only GETs, so it is retried like a read (counted as
+        ``batch_read``); an inner GET that failed transiently (429, 5xx, no part returned) is repeated
+        as a plain GET with the client's retry policy.
+
+        One ``$batch`` answer is held in memory at a time: at most ``gets_per_batch`` pages.
+
+        Args:
+            entity_set: Entity set name, e.g. ``contacts``.
+            filters: One OData ``$filter`` expression per GET (non-empty; build literals with
+                ``odata_string``/``odata_guid``). Keep each short enough for a URL, as for ``iter_rows``.
+            select: Columns to return (required; list or comma-separated string).
+            page_size: ``odata.maxpagesize`` of every GET (1..5000; default from the client).
+            annotations: ``odata.include-annotations`` value(s), as for ``iter_rows``.
+            gets_per_batch: GETs per ``$batch`` (1..1000, Dataverse's limit of operations per batch).
+
+        Raises:
+            ValueError: (immediately) bad select/page_size/entity set/gets_per_batch, or an empty filter.
+            DataverseError: (while iterating) the typed error a plain GET of the failing filter raises.
+        """
+        if isinstance(gets_per_batch, bool) or not 1 <= gets_per_batch <= MAX_BATCH_OPERATIONS:
+            raise ValueError(f"gets_per_batch must be between 1 and {MAX_BATCH_OPERATIONS}")
+        if isinstance(filters, str):
+            raise ValueError("filters must be a sequence of filter expressions, not one string")
+        urls = []
+        for filter_ in filters:
+            if not isinstance(filter_, str) or not filter_.strip():
+                # An empty filter would read the whole table.
+                raise ValueError("every filter must be a non-empty expression")
+            urls.append(self._collection_url(entity_set, select=select, filter=filter_, order_by=None))
+        prefer = self._prefer(page_size, annotations)
+        return self._batched_rows(urls, prefer, gets_per_batch)
+
+    def _batched_rows(self, urls: list[str], prefer: str, gets_per_batch: int) -> Iterator[dict[str, Any]]:
+        headers = {"Prefer": prefer}
+        pending = deque(urls)
+        while pending:
+            group = [pending.popleft() for _ in range(min(gets_per_batch, len(pending)))]
+            if len(group) == 1:
+                for rows in self._pages(group[0], prefer):
+                    yield from rows
+                continue
+            operations = [BatchOperation("GET", url, None, headers) for url in group]
+            # continue-on-error: one failing GET must not hide the answers of the others.
+            results = self._send_batch(operations, continue_on_error=True, kind="batch_read")
+            for url, result in zip(group, results, strict=True):
+                if result.error is not None:
+                    if result.status is None or is_retryable(result.error, idempotent=True, read=True):
+                        # Transient, or the part is missing: ask again on its own, with the retry policy
+                        # (a failure there raises exactly what a plain read raises).
+                        log.info("batched GET failed (%s); repeating it alone", result.status)
+                        for rows in self._pages(url, prefer):
+                            yield from rows
+                        continue
+                    raise result.error
+                page = checked_page(result.body)
+                next_link = page.get("@odata.nextLink")
+                if next_link:
+                    # Used unchanged; the origin check refuses a link to another host, as for plain reads.
+                    self._url(next_link)
+                    pending.append(next_link)
+                yield from page["value"]
+            del results
 
     def _collection_url(
         self, entity_set: str, *, select: str | Sequence[str], filter: str | None, order_by: str | None
@@ -631,6 +722,11 @@ class DataverseClient:
             ValueError: more than 1000 operations.
             DataverseError: the batch request itself failed (auth, throttling after retries, ...).
         """
+        return self._send_batch(operations, continue_on_error=continue_on_error, kind="batch")
+
+    def _send_batch(
+        self, operations: Sequence[BatchOperation], *, continue_on_error: bool, kind: str
+    ) -> list[BatchResult]:
         if not operations:
             return []
         if len(operations) > MAX_BATCH_OPERATIONS:
@@ -644,11 +740,12 @@ class DataverseClient:
         response = self._request(
             "POST",
             "$batch",
-            kind="batch",
+            kind=kind,
             data=body,
             headers=headers,
             idempotent=idempotent,
             allow_multipart_error=True,
+            read=all(op.method.upper() == "GET" for op in operations),
         )
         parts = decode_batch_response(response.headers.get("Content-Type", ""), response.content)
         return _match_batch_parts(len(operations), parts, continue_on_error=continue_on_error)
@@ -694,6 +791,7 @@ class DataverseClient:
         chunk_size: int = DEFAULT_BULK_CHUNK,
         use_bulk: bool | None = None,
         etags: Mapping[str, str] | None = None,
+        return_versions: bool = False,
     ) -> list[RecordResult]:
         """Update many existing rows; one ``RecordResult`` per record, in input order.
 
@@ -727,6 +825,12 @@ class DataverseClient:
                 records are written only if unchanged since (``If-Match: <etag>``; a changed row gives
                 ``ok=False`` with ``PreconditionFailedError``). ``UpdateMultiple`` has no per-record
                 condition, so a call with etags always uses ``$batch`` (same request count).
+            return_versions: Ask for the row version each write produced: every ``PATCH`` carries
+                ``Prefer: return=representation`` and ``$select=<primary_key>``, so Dataverse answers
+                ``200`` with the row's ``@odata.etag``, set as ``RecordResult.etag`` (``None`` when the
+                answer has none, e.g. a ``204``). A later read of the unchanged row returns the same etag,
+                so a caller can tell its own write from someone else's. ``UpdateMultiple`` returns no
+                versions, so such a call always uses ``$batch`` (same request count).
 
         Raises:
             ValueError: bad chunk size, or a record without ``primary_key`` (checked before sending).
@@ -751,7 +855,7 @@ class DataverseClient:
         if not prepared:
             return [slot for slot in slots if isinstance(slot, RecordResult)]
         conditions = {validate_guid(key): etag for key, etag in (etags or {}).items() if etag}
-        if conditions:
+        if conditions or return_versions:
             bulk = False
         elif use_bulk is not None:
             bulk = use_bulk
@@ -768,7 +872,9 @@ class DataverseClient:
         def run(chunk: list[tuple[str, dict[str, Any]]]) -> list[RecordResult]:
             if bulk:
                 return self._update_multiple_chunk(entity_set, logical_name, primary_key, chunk)
-            return self._batch_update_chunk(entity_set, chunk, conditions)
+            return self._batch_update_chunk(
+                entity_set, chunk, conditions, versions_of=primary_key if return_versions else None
+            )
 
         if len(chunks) == 1:
             per_chunk = [run(chunks[0])]
@@ -825,20 +931,31 @@ class DataverseClient:
         entity_set: str,
         chunk: list[tuple[str, dict[str, Any]]],
         etags: Mapping[str, str] | None = None,
+        *,
+        versions_of: str | None = None,
     ) -> list[RecordResult]:
+        """One ``$batch`` of ``PATCH`` (``If-Match``: the record's etag or ``*``). ``versions_of``: the
+        primary key column; when given, each PATCH asks for the row back ("update with data returned")
+        with only that column selected, to learn the new ``@odata.etag`` at almost no cost."""
         etags = etags or {}
-        operations = [
-            BatchOperation(
-                "PATCH", f"{entity_set}({record_id})", changes, {"If-Match": etags.get(record_id, "*")}
-            )
-            for record_id, changes in chunk
-        ]
+        suffix = f"?$select={_select_value(versions_of)}" if versions_of else ""
+        operations = []
+        for record_id, changes in chunk:
+            headers = {"If-Match": etags.get(record_id, "*")}
+            if versions_of:
+                headers["Prefer"] = "return=representation"
+            operations.append(BatchOperation("PATCH", f"{entity_set}({record_id}){suffix}", changes, headers))
         try:
             results = self.execute_batch(operations, continue_on_error=True)
         except DataverseError as exc:
             return [RecordResult(record_id, False, exc) for record_id, _ in chunk]
         return [
-            RecordResult(record_id, result.ok, None if result.ok else result.error)
+            RecordResult(
+                record_id,
+                result.ok,
+                None if result.ok else result.error,
+                _written_version(result) if versions_of and result.ok else None,
+            )
             for (record_id, _), result in zip(chunk, results, strict=True)
         ]
 
@@ -943,6 +1060,18 @@ def _match_batch_parts(count: int, parts: list[BatchResult], *, continue_on_erro
         None, "", "outcome unknown: the $batch response does not say" + (f" ({reason})" if reason else "")
     )
     return [BatchResult(None, {}, None, unknown) for _ in range(count)]
+
+
+def _written_version(result: BatchResult) -> str | None:
+    """The row version a write answered with: the body's ``@odata.etag``, else an ``ETag`` header."""
+    if isinstance(result.body, dict):
+        etag = result.body.get("@odata.etag")
+        if isinstance(etag, str) and etag:
+            return etag
+    for name, value in result.headers.items():
+        if name.lower() == "etag" and value.strip():
+            return value.strip()
+    return None
 
 
 def _is_conditional(headers: Mapping[str, str] | None) -> bool:

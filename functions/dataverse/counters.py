@@ -10,6 +10,8 @@ Kinds (one HTTP request each, every attempt counted, including retries and the r
 ``delete``    DELETE of one record
 ``bulk``      POST ``<set>/Microsoft.Dynamics.CRM.UpdateMultiple`` (and other ``*Multiple`` actions)
 ``batch``     POST ``$batch`` (one request, however many operations inside)
+``batch_read`` POST ``$batch`` holding only GETs of table rows (``query_many``: many id-filtered reads
+              in one request)
 ``action``    other POST actions (PublishXml, SetLocLabels, ...)
 ``function``  GET functions (WhoAmI, RetrieveProvisionedLanguages, ...)
 
@@ -17,7 +19,7 @@ Events (not requests): ``retries`` (a retry was scheduled), ``throttled`` (a 429
 ``token_refreshes`` (a forced token refresh after a 401).
 
 The emulator counts by HTTP shape: its ``read`` = our read + delta + metadata, its ``action`` = our
-action + bulk; the other kinds are the same.
+action + bulk, its ``batch`` = our batch + batch_read; the other kinds are the same.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ REQUEST_KINDS = (
     "delete",
     "bulk",
     "batch",
+    "batch_read",
     "action",
     "function",
 )

@@ -18,11 +18,15 @@ class RecordResult:
         id: The record's primary key value (GUID string).
         ok: True when Dataverse applied the update.
         error: The typed error for this record when ``ok`` is False, else ``None``.
+        etag: The row version (``@odata.etag``) the write produced, when ``update_many`` was asked
+            for it (``return_versions=True``) and Dataverse returned it; else ``None``. A later read
+            of the unchanged row carries the same etag, which is how a caller recognises its own write.
     """
 
     id: str
     ok: bool
     error: DataverseError | None = None
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
