@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -144,6 +145,10 @@ class ProfileSourceConfig(BaseModel):
     file_format: Literal["jsonl", "csv"] | None = None
     storage_connection: SecretStr | None = None
     storage_account_url: str | None = None
+    # Where the file source keeps its index cache (one mmap-able file per file version, shared by the
+    # worker processes); "off" keeps the index in each process's memory.
+    index_dir: str | None = Field(default_factory=lambda: os.path.join(tempfile.gettempdir(),
+                                                                       "dval-profile-index"))
     pdl_api_key: SecretStr | None = None
     pdl_base_url: str = PDL_DEFAULT_BASE_URL
     pdl_min_likelihood: Annotated[int, Field(ge=0, le=10)] = 6
@@ -156,6 +161,13 @@ class ProfileSourceConfig(BaseModel):
     @classmethod
     def _lowercase_kind(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("index_dir")
+    @classmethod
+    def _index_dir_or_off(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "off", "none"):
+            return None
+        return value.strip()
 
     @field_validator("pdl_base_url")
     @classmethod
@@ -374,6 +386,7 @@ PROFILE_SETTINGS: dict[str, str] = {
     "PROFILE_FILE_FORMAT": "file_format",
     "PROFILE_STORAGE_CONNECTION": "storage_connection",
     "PROFILE_STORAGE_ACCOUNT_URL": "storage_account_url",
+    "PROFILE_INDEX_DIR": "index_dir",
     "PDL_API_KEY": "pdl_api_key",
     "PDL_BASE_URL": "pdl_base_url",
     "PDL_MIN_LIKELIHOOD": "pdl_min_likelihood",

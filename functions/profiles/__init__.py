@@ -3,12 +3,15 @@
 ``ProfileSource.lookup(queries)`` answers many ``ProfileQuery``s at once with a ``Profile`` (see
 ``functions.matching.records``) or None each. Sources: ``FileSnapshotSource`` (JSONL/CSV, local or
 Azure Blob) and ``PeopleDataLabsSource`` (PDL bulk person enrichment). ``build_profile_source``
-builds the one the app settings name. Schema and settings: docs/profile-sources.md.
+builds the one the app settings name. A source that holds its whole population (the file) is also a
+``ProfileCatalog``: ``version()``, ``profile_hashes()``, ``iter_profiles()``. Schema and settings:
+docs/profile-sources.md.
 """
 
 from .base import (
     LookupResult,
     LookupStats,
+    ProfileCatalog,
     ProfileQuery,
     ProfileSource,
     ProfileSourceAuthError,
@@ -31,6 +34,7 @@ __all__ = [
     "LookupResult",
     "LookupStats",
     "PeopleDataLabsSource",
+    "ProfileCatalog",
     "ProfileQuery",
     "ProfileSource",
     "ProfileSourceAuthError",

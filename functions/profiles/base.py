@@ -17,7 +17,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
@@ -29,6 +29,7 @@ from functions.matching.records import Company, Position, Profile
 __all__ = [
     "LookupResult",
     "LookupStats",
+    "ProfileCatalog",
     "ProfileQuery",
     "ProfileSource",
     "ProfileSourceAuthError",
@@ -181,7 +182,33 @@ class ProfileSource(Protocol):
         """Answer every query: contact id -> profile, or None when there is no trustworthy match."""
         ...
 
+    def lookup_results(self, queries: Sequence[ProfileQuery]) -> dict[str, LookupResult]:
+        """Answer every query with the reason: contact id -> ``LookupResult``."""
+        ...
+
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ProfileCatalog(Protocol):
+    """Optional capability of a source that holds its whole population (``FileSnapshotSource``; not PDL,
+    which can only be asked): a run can see which profiles changed without a single look-up.
+
+    Check with ``isinstance(source, ProfileCatalog)`` rather than probing for attributes.
+    """
+
+    def version(self) -> str:
+        """An opaque identity of the current content, cheap to get (no read of the content): equal
+        strings mean the same profiles. Raises ``ProfileSourceError`` when the data is missing."""
+        ...
+
+    def profile_hashes(self) -> Iterator[tuple[str, str]]:
+        """(profile_id, content_hash) of every profile, without building the profiles."""
+        ...
+
+    def iter_profiles(self) -> Iterator[Profile]:
+        """Every profile, with ``content_hash`` filled."""
+        ...
 
 
 # --------------------------------------------------------------------------------------------------

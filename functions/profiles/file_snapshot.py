@@ -1,11 +1,22 @@
 """Profile snapshot file (JSONL or CSV, local or in Azure Blob storage) as a profile source.
 
-The file is streamed once (``load()``, or the first ``lookup``) into a compact in-memory index and
-never held raw: each profile is stored as a deflated positional JSON record in one ``bytearray``, and
-the look-up keys (profile URL, email, name + company, name + company domain) are 64-bit hashes in
-sorted ``array`` columns, searched with ``bisect``. A hit is decoded and checked against the query, so
-a hash collision can never return the wrong person. Roughly 150-300 bytes per profile plus 12 bytes
-per key: 1,000,000 profiles take some 250-400 MB (see docs/profile-sources.md, "Limits").
+The file is streamed once (``load()``, or the first ``lookup``) into a compact index and never held
+raw: each profile is stored as a deflated positional JSON record, with its profile id and content hash
+beside it, and the look-up keys (profile URL, email, name + company, name + company domain) are 64-bit
+hashes in sorted columns, searched with ``bisect``. A hit is decoded and checked against the query, so
+a hash collision can never return the wrong person. Roughly 250-400 bytes per profile plus 12 bytes
+per key: 1,000,000 profiles take some 400-470 MB (see docs/profile-sources.md, "Limits").
+
+Index cache (``index_dir``, app setting ``PROFILE_INDEX_DIR``): the index is built once per version of
+the file (``version()``: size, mtime and inode of a local file; ETag and size of a blob) and written to
+``<index_dir>/<location hash>-<version hash>.idx`` (atomically: temp file, fsync, ``os.replace``).
+Every later ``load()`` of that version - the next run, or another worker process - maps that file
+read-only with ``mmap`` and searches it in place: no parsing, and the records and key columns stay in
+the page cache, shared by all processes, instead of each process's heap. A cache file is used only
+when its header (magic, format, byte order, length, checksum, identity) is intact; anything else is
+rebuilt. When the cache cannot be used (directory not writable or not private, a file modified within
+the last ``_SETTLE_SECONDS``), the index stays in memory, as without a cache; the cache never fails a
+run.
 
 Row problems (bad JSON, missing ``profile_id``, wrong types, bad dates, several primary positions,
 duplicate ids, bad encoding, lines over ``MAX_LINE_BYTES``) are counted in
@@ -18,11 +29,19 @@ The schema is documented in docs/profile-sources.md.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
+import hashlib
 import io
 import json
 import logging
+import mmap
+import os
+import secrets
+import stat
+import struct
+import sys
 import threading
 import time
 import zlib
@@ -31,6 +50,8 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
@@ -47,12 +68,12 @@ from .base import (
     normalise_date,
     normalise_email,
     normalise_profile_url,
-    with_content_hash,
+    profile_content_hash,
 )
 from .lookup_keys import company_lookup_keys, names_agree, person_keys
 from .pdl_records import is_pdl_record, pdl_record_to_profile
 
-__all__ = ["CSV_COLUMNS", "MAX_LINE_BYTES", "FileSnapshotSource", "SnapshotStats"]
+__all__ = ["CSV_COLUMNS", "INDEX_FORMAT", "MAX_LINE_BYTES", "FileSnapshotSource", "SnapshotStats"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +105,6 @@ _POSITION_COLUMNS = CSV_COLUMNS[CSV_COLUMNS.index("company_name"):]
 _TRUE = frozenset({"true", "1", "yes", "y", "x"})
 _FALSE = frozenset({"false", "0", "no", "n", ""})
 
-_MASK64 = (1 << 64) - 1
 _WBITS = -12  # raw deflate, 4 KB window: records are small, and a small state is fast to set up
 # Preset dictionary for the per-record deflate: strings most records share.
 _ZDICT = (
@@ -136,8 +156,18 @@ class SnapshotStats:
     malformed_examples: list[tuple[int, str, str]] = field(default_factory=list)
     profiles_loaded: int = 0
     profiles_rejected: int = 0  # profiles skipped because one of their rows was malformed
-    index_bytes: int = 0  # memory held by the index (records + key columns)
-    load_seconds: float = 0.0
+    index_bytes: int = 0  # size of the index (records, ids, hashes, key columns)
+    load_seconds: float = 0.0  # this load: parsing and building, or opening the cache file
+    #: Where the index came from: "reused" (an index cache file, mapped: nothing parsed), "built"
+    #: (parsed, written to the cache and mapped), "memory" (parsed, kept in memory: no cache configured,
+    #: or it could not be used - see the log), "unsettled" (parsed, kept in memory: the file changed
+    #: moments before or while it was read, so its version does not yet identify its content).
+    index_cache: str = "memory"
+
+    @property
+    def from_cache(self) -> bool:
+        """True when the index was opened from a cache file (stats are the builder's, nothing parsed)."""
+        return self.index_cache == "reused"
 
     def malformed(self, line: int, reason: str, detail: str = "") -> None:
         self.rows_malformed[reason] += 1
@@ -153,7 +183,33 @@ class SnapshotStats:
             "profiles_rejected": self.profiles_rejected,
             "index_bytes": self.index_bytes,
             "load_seconds": round(self.load_seconds, 3),
+            "index_cache": self.index_cache,
+            "from_cache": self.from_cache,
         }
+
+    def _cacheable(self) -> dict:
+        """What a cache file keeps, so that a process opening it reports the same findings."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_malformed": dict(self.rows_malformed),
+            "malformed_examples": [list(x) for x in self.malformed_examples],
+            "profiles_loaded": self.profiles_loaded,
+            "profiles_rejected": self.profiles_rejected,
+            "index_bytes": self.index_bytes,
+            "build_seconds": round(self.load_seconds, 3),
+        }
+
+    @classmethod
+    def _from_cache(cls, data: Mapping[str, Any]) -> SnapshotStats:
+        return cls(
+            rows_read=int(data["rows_read"]),
+            rows_malformed=Counter({str(k): int(v) for k, v in data["rows_malformed"].items()}),
+            malformed_examples=[(int(a), str(b), str(c)) for a, b, c in data["malformed_examples"]],
+            profiles_loaded=int(data["profiles_loaded"]),
+            profiles_rejected=int(data["profiles_rejected"]),
+            index_bytes=int(data["index_bytes"]),
+            index_cache="reused",
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -391,47 +447,50 @@ def _encode(profile: Profile) -> bytes:
     return compressor.compress(raw) + compressor.flush()
 
 
-def _decode(blob: bytes) -> Profile:
+def _decode(blob: bytes | bytearray | memoryview, content_hash: str) -> Profile:
+    """The profile of one record; ``content_hash`` is the one stored beside it at build time (the hash
+    of the same fields), so a decode never re-hashes."""
     decompressor = zlib.decompressobj(_WBITS, zdict=_ZDICT)
     row = json.loads(decompressor.decompress(blob) + decompressor.flush())
     pid, full, first, middle, last, url, emails, verified, changed, positions, likelihood = row
-    return with_content_hash(
-        Profile(
-            profile_id=pid,
-            source="file",
-            full_name=full,
-            first_name=first,
-            middle_name=middle,
-            last_name=last,
-            profile_url=url,
-            emails=tuple(emails),
-            positions=tuple(
-                Position(
-                    company=Company(
-                        name=p[0],
-                        website=p[1],
-                        linkedin_id=p[2],
-                        linkedin_url=p[3],
-                        aliases=tuple(p[4]),
-                        parent_name=p[5],
-                    ),
-                    title=p[6],
-                    start_date=p[7],
-                    end_date=p[8],
-                    is_primary=bool(p[9]),
-                )
-                for p in positions
-            ),
-            last_verified=verified,
-            last_changed=changed,
-            match_likelihood=likelihood,
-        )
+    return Profile(
+        profile_id=pid,
+        source="file",
+        full_name=full,
+        first_name=first,
+        middle_name=middle,
+        last_name=last,
+        profile_url=url,
+        emails=tuple(emails),
+        positions=tuple(
+            Position(
+                company=Company(
+                    name=p[0],
+                    website=p[1],
+                    linkedin_id=p[2],
+                    linkedin_url=p[3],
+                    aliases=tuple(p[4]),
+                    parent_name=p[5],
+                ),
+                title=p[6],
+                start_date=p[7],
+                end_date=p[8],
+                is_primary=bool(p[9]),
+            )
+            for p in positions
+        ),
+        last_verified=verified,
+        last_changed=changed,
+        match_likelihood=likelihood,
+        content_hash=content_hash,
     )
 
 
 def _key_hash(kind: str, key: str) -> int:
-    # Python's str hash: 64 bits, randomised per process, which is all an in-process index needs.
-    return hash(f"{kind}\x1f{key}") & _MASK64
+    # A keyed-nothing blake2b, not Python's str hash: that one is randomised per process, and the index
+    # is shared between processes through the cache file.
+    digest = hashlib.blake2b(f"{kind}\x1f{key}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
 
 
 def _profile_company_keys(profile: Profile) -> frozenset[str]:
@@ -450,11 +509,12 @@ def _name_company_keys(names: frozenset[tuple[str, str]], companies: Iterable[st
 
 
 class _KeyColumn:
-    """(64-bit key hash, record number) pairs; appended while loading, then sorted for bisect."""
+    """(64-bit key hash, record number) pairs; appended while loading, then sorted for bisect. Opened
+    from a cache file, both are ``memoryview``s over the mapping (``bisect`` and indexing work alike)."""
 
     def __init__(self) -> None:
-        self.hashes = array("Q")
-        self.records = array("I")
+        self.hashes: array[int] | memoryview = array("Q")
+        self.records: array[int] | memoryview = array("I")
 
     def add(self, key_hash: int, record: int) -> None:
         self.hashes.append(key_hash)
@@ -487,6 +547,100 @@ class _KeyColumn:
 
     def nbytes(self) -> int:
         return self.hashes.itemsize * len(self.hashes) + self.records.itemsize * len(self.records)
+
+
+# --------------------------------------------------------------------------------------------------
+# Index cache file
+#
+# Layout (one file per location and version): a fixed header, then the sections below, each starting
+# on an 8-byte boundary so the 64-bit columns can be cast in place. Integers in the sections are in the
+# machine's byte order (recorded in the header and in the cache key: another machine never opens it).
+#
+#   header   magic, INDEX_FORMAT, byte order, file length, record count, (offset, length) per section,
+#            sha256 of the header fields and the meta section
+#   data     deflated records, back to back            offsets   Q x (records + 1) into data
+#   pids     profile ids (UTF-8), back to back         pid_offs  Q x (records + 1) into pids
+#   content  sha256 content hash per record (32 B)    dead      I x superseded records (duplicate ids)
+#   <column>_h / <column>_r   sorted key hashes (Q) and their record numbers (I), for ids, urls,
+#            emails, names
+#   meta     JSON: the cache key (identity) and the build's SnapshotStats
+#
+# Only the header and meta are checksummed: the body is large, and reading it all back would page the
+# whole index in for every process. It is protected by the atomic write instead (a file is complete
+# before it gets its name), and every look-up hit is still checked against the query.
+
+#: Version of the cache file layout and of what the index keeps; bump it with any change to either.
+INDEX_FORMAT = 1
+_MAGIC = b"DVALPIX\x00"
+_SECTIONS = (
+    "data", "offsets", "pids", "pid_offsets", "content", "dead",
+    "ids_h", "ids_r", "urls_h", "urls_r", "emails_h", "emails_r", "names_h", "names_r", "meta",
+)
+_HEADER = struct.Struct("<8sIIQQ" + "QQ" * len(_SECTIONS))
+_HEADER_SIZE = _HEADER.size + 32
+_BYTE_ORDER = 1 if sys.byteorder == "little" else 2
+#: A local file whose mtime is younger than this is not cached: a rewrite within the same timestamp tick
+#: (coarse on most file systems, 2 s on FAT) could keep size and mtime, and the cache would then stand
+#: for content it was not built from. Git calls this the "racily clean" case.
+_SETTLE_SECONDS = 2.0
+#: A temp file this old is left over from a builder that died; it is removed when the next one writes.
+_ORPHAN_SECONDS = 3600.0
+_COLUMNS = ("ids", "urls", "emails", "names")
+
+
+@cache
+def _code_fingerprint() -> str:
+    """A hash of the code that decides what the index holds (parsing, normalising, look-up keys).
+
+    Part of the cache key, so an app update that changes how a row is read or keyed never reuses an
+    index built by the old code (temp directories outlive deployments), even if nobody bumped
+    ``INDEX_FORMAT``."""
+    digest = hashlib.sha256()
+    for root in (Path(__file__).parent, Path(__file__).parent.parent / "matching"):
+        for path in sorted(root.glob("*.py")):
+            try:
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            except OSError:
+                digest.update(path.name.encode() + b"\0?\0")
+    return digest.hexdigest()[:16]
+
+
+def _private_dir(directory: Path) -> None:
+    """Create ``directory`` (owner only) or check an existing one; ``OSError`` when it is not ours.
+
+    The index holds personal data (names, e-mails) and a cache file is trusted on its header alone: a
+    directory that another local user can write to (a shared /tmp, someone else's dir) could hand us
+    a planted index, so it is refused (the index then stays in memory)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not hasattr(os, "geteuid"):  # Windows: no owner/mode bits to check here; ACLs decide
+        return
+    info = os.stat(directory)
+    if not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(f"{directory} is not a directory")
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise PermissionError(f"{directory} is not owned by this user or is writable by others")
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable (best effort: not every platform can open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class _CachePlan:
+    path: Path  # the cache file for this version
+    key: str  # identity written into the file and checked on open
+    version: str  # the file's version() when the load began
+    settled: bool  # False: too fresh to trust its version (see _SETTLE_SECONDS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -571,10 +725,13 @@ class FileSnapshotSource:
             read with its token alone, and no credential is ever sent to another host
             (``_url_credential``).
         format: ``"jsonl"`` or ``"csv"`` when the name's extension does not say.
+        index_dir: Directory for the index cache (app setting ``PROFILE_INDEX_DIR``); ``None`` (the
+            default here) keeps the index in this process's memory only. See the module docstring.
 
-    The file is read on ``load()`` or the first ``lookup``; ``stats`` then says what was found.
-    Raises ``ProfileSourceError`` (or ``ProfileSourceAuthError`` for a refused blob) from ``load``
-    when the file cannot be read at all.
+    The file is read on ``load()`` or the first ``lookup``; ``stats`` then says what was found (also when
+    the index came from the cache: ``stats.from_cache``). Raises ``ProfileSourceError`` (or
+    ``ProfileSourceAuthError`` for a refused blob) from ``load`` and ``version`` when the file cannot be
+    read at all.
     """
 
     name = "file"
@@ -588,6 +745,7 @@ class FileSnapshotSource:
         account_url: str | None = None,
         credential: Any | None = None,
         format: str | None = None,
+        index_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if not path_or_blob_url or not path_or_blob_url.strip():
             raise ProfileSourceConfigError("profile file location is empty")
@@ -602,21 +760,41 @@ class FileSnapshotSource:
                 f"cannot tell the format of {_display_name(self.location)!r}: "
                 "use a .jsonl/.ndjson/.csv name (optionally .gz) or pass format='jsonl'|'csv'"
             )
+        self._index_dir = Path(index_dir) if index_dir is not None else None
         self.lookup_stats = LookupStats()
         self._lock = threading.Lock()
+        self._mapping: mmap.mmap | None = None
+        self._views: list[memoryview] = []
         self._reset()
 
     def _reset(self) -> None:
+        self._unmap()
         self.stats = SnapshotStats()
         self._loaded = False
-        self._data = bytearray()
-        self._offsets = array("Q", [0])
-        self._lines = array("I")
+        # In memory while building; memoryviews over the cache file's mapping once mapped.
+        self._data: bytearray | memoryview = bytearray()
+        self._offsets: array[int] | memoryview = array("Q", [0])
+        self._pids: bytearray | memoryview = bytearray()  # profile ids, for profile_hashes and duplicates
+        self._pid_offsets: array[int] | memoryview = array("Q", [0])
+        self._content: bytearray | memoryview = bytearray()  # sha256 content hash, 32 bytes per record
+        self._lines = array("I")  # line of each record, for duplicate reports (build only)
         self._dead: set[int] = set()
         self._ids = _KeyColumn()
         self._urls = _KeyColumn()
         self._emails = _KeyColumn()
         self._names = _KeyColumn()
+
+    def _unmap(self) -> None:
+        """Release the cache file's mapping. The views go first (derived ones before their base): an
+        mmap with live exports cannot be closed. A view still held elsewhere leaves it to the GC."""
+        views, self._views = self._views, []
+        mapping, self._mapping = self._mapping, None
+        for view in reversed(views):
+            with contextlib.suppress(BufferError):
+                view.release()
+        if mapping is not None:
+            with contextlib.suppress(BufferError):
+                mapping.close()
 
     def __repr__(self) -> str:
         return f"FileSnapshotSource({_display_name(self.location)!r}, format={self.format!r})"
@@ -683,9 +861,38 @@ class FileSnapshotSource:
         self._credential = DefaultAzureCredential()
         return self._credential
 
+    def _is_blob(self) -> bool:
+        return self.location.startswith(("blob://", "https://", "http://"))
+
+    def _blob_error(self, exc: Exception) -> ProfileSourceError:
+        """The ``ProfileSourceError`` for an Azure SDK error reading the blob (download or properties)."""
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
+
+        name = _display_name(self.location)
+        if isinstance(exc, ResourceNotFoundError):
+            return ProfileSourceError(f"profile blob not found: {name}")
+        if isinstance(exc, ClientAuthenticationError):
+            return ProfileSourceAuthError(
+                f"profile blob refused: {name} ({exc.reason or 'auth'})",
+                status=getattr(exc, "status_code", None) or 403,
+            )
+        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+            return ProfileSourceUnavailable(f"blob storage unreachable for {name} ({type(exc).__name__})")
+        if isinstance(exc, HttpResponseError):
+            if exc.status_code in (401, 403):
+                return ProfileSourceAuthError(f"profile blob refused: {name}", status=exc.status_code)
+            return ProfileSourceError(f"profile blob unreadable: {name} (HTTP {exc.status_code})")
+        return ProfileSourceError(f"profile blob unreadable: {name} ({type(exc).__name__})")
+
     def _open(self) -> tuple[IO[bytes], IO[bytes]]:
         """(stream to read, underlying stream to close): gunzipped when the content is gzip."""
-        if self.location.startswith(("blob://", "https://", "http://")):
+        if self._is_blob():
             from azure.core.exceptions import (
                 ClientAuthenticationError,
                 HttpResponseError,
@@ -697,25 +904,9 @@ class FileSnapshotSource:
             try:
                 downloader = self._blob_client().download_blob(max_concurrency=1)
                 raw: IO[bytes] = io.BufferedReader(_ChunkStream(downloader.chunks()), 1024 * 1024)
-            except ResourceNotFoundError:
-                raise ProfileSourceError(f"profile blob not found: {_display_name(self.location)}") from None
-            except ClientAuthenticationError as exc:
-                raise ProfileSourceAuthError(
-                    f"profile blob refused: {_display_name(self.location)} ({exc.reason or 'auth'})",
-                    status=getattr(exc, "status_code", None) or 403,
-                ) from None
-            except (ServiceRequestError, ServiceResponseError) as exc:
-                raise ProfileSourceUnavailable(
-                    f"blob storage unreachable for {_display_name(self.location)} ({type(exc).__name__})"
-                ) from None
-            except HttpResponseError as exc:
-                if exc.status_code in (401, 403):
-                    raise ProfileSourceAuthError(
-                        f"profile blob refused: {_display_name(self.location)}", status=exc.status_code
-                    ) from None
-                raise ProfileSourceError(
-                    f"profile blob unreadable: {_display_name(self.location)} (HTTP {exc.status_code})"
-                ) from None
+            except (ResourceNotFoundError, ClientAuthenticationError, ServiceRequestError,
+                    ServiceResponseError, HttpResponseError) as exc:
+                raise self._blob_error(exc) from None
         else:
             try:
                 raw = open(self.location, "rb", buffering=1024 * 1024)  # noqa: SIM115 - closed by load()
@@ -727,45 +918,287 @@ class FileSnapshotSource:
             return gzip.GzipFile(fileobj=raw, mode="rb"), raw  # type: ignore[return-value]
         return raw, raw
 
+    # ---------------------------------------------------------------------------------- version
+
+    def version(self) -> str:
+        """The version of the file's current content, without reading the content: ``file:<size>:
+        <mtime_ns>:<inode>:<device>`` for a local file (one ``stat``), ``blob:<ETag>:<size>`` for a blob
+        (one ``get_blob_properties`` request). Equal strings mean the same content, with one caveat for
+        local files: a rewrite that keeps the size and restores the mtime (in place, same inode) is not
+        seen. Raises ``ProfileSourceError`` (``ProfileSourceAuthError`` / ``ProfileSourceUnavailable``
+        for a blob) like ``load`` when the file is missing or cannot be reached."""
+        return self._identity()[1]
+
+    def _identity(self) -> tuple[str, str, bool]:
+        """(location key, version, settled): the location key names the file independently of how it
+        was spelled (absolute path; blob URL without SAS); ``settled`` is False for a local file
+        modified within ``_SETTLE_SECONDS`` (or not a regular file), whose version cannot be trusted yet."""
+        if self._is_blob():
+            from azure.core.exceptions import AzureError
+
+            client = self._blob_client()
+            try:
+                properties = client.get_blob_properties()
+            except AzureError as exc:
+                raise self._blob_error(exc) from None
+            return _display_name(client.url), f"blob:{properties.etag}:{properties.size}", True
+        try:
+            info = os.stat(self.location)
+        except OSError as exc:
+            raise ProfileSourceError(f"profile file unreadable: {self.location} ({exc.strerror})") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise ProfileSourceError(f"profile file unreadable: {self.location} (Is a directory)")
+        version = f"file:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}:{info.st_dev}"
+        settled = stat.S_ISREG(info.st_mode) and time.time() - info.st_mtime >= _SETTLE_SECONDS
+        return os.path.realpath(self.location), version, settled
+
+    # ---------------------------------------------------------------------------------- index cache
+
+    def _cache_plan(self) -> _CachePlan | None:
+        """Where this version's index cache file is, or None without ``index_dir``. Raises what
+        ``version()`` raises (a missing file fails here, as the load itself would)."""
+        if self._index_dir is None:
+            return None
+        location_key, version, settled = self._identity()
+        key = "\n".join((location_key, version, self.format or "", str(INDEX_FORMAT), _code_fingerprint(),
+                         sys.byteorder))
+        stem = hashlib.sha256(location_key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        return _CachePlan(self._index_dir / f"{stem}-{digest}.idx", key, version, settled)
+
+    def _map_index(self, plan: _CachePlan) -> SnapshotStats | None:
+        """Map ``plan.path`` and make it this source's index; its stats, or None when it is missing or
+        not a valid index for this key (then nothing changed)."""
+        try:
+            fd = os.open(plan.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("profile index cache %s unreadable (%s): rebuilding", plan.path, exc.strerror)
+            return None
+        try:
+            info = os.fstat(fd)
+            if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+                log.warning("profile index cache %s ignored: not owned by this user", plan.path)
+                return None
+            if info.st_size < _HEADER_SIZE:
+                log.warning("profile index cache %s ignored: truncated; rebuilding", plan.path)
+                return None
+            mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+            if hasattr(mmap, "MADV_RANDOM"):
+                # A look-up touches a few scattered pages (binary search, one record): without this,
+                # read-ahead would pull whole neighbouring windows into every process's RSS.
+                mapping.madvise(mmap.MADV_RANDOM)
+        except OSError as exc:
+            log.warning("profile index cache %s unreadable (%s): rebuilding", plan.path, exc.strerror)
+            return None
+        finally:
+            os.close(fd)
+        base = memoryview(mapping)
+        views = [base]
+        try:
+            stats = self._adopt(mapping, base, views, plan.key, info.st_size)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, struct.error) as exc:
+            log.warning("profile index cache %s ignored (%s): rebuilding", plan.path, exc)
+            for view in reversed(views):
+                view.release()
+            mapping.close()
+            return None
+        return stats
+
+    def _adopt(self, mapping: mmap.mmap, base: memoryview, views: list[memoryview], key: str,
+               size: int) -> SnapshotStats:
+        """Check the mapped cache file and, when it is valid, swap it in as the index. Raises
+        ``ValueError`` (or a parsing error) for anything that does not hold, before changing anything."""
+        header = bytes(base[: _HEADER.size])
+        magic, index_format, byte_order, length, count, *table = _HEADER.unpack(header)
+        if magic != _MAGIC:
+            raise ValueError("bad magic")
+        if index_format != INDEX_FORMAT or byte_order != _BYTE_ORDER:
+            raise ValueError("other format or byte order")
+        if length != size:
+            raise ValueError(f"wrong length ({size} bytes, header says {length})")
+        spans = dict(zip(_SECTIONS, zip(table[::2], table[1::2], strict=True), strict=True))
+        for name, (offset, span) in spans.items():
+            if offset % 8 or offset < _HEADER_SIZE or offset + span > length:
+                raise ValueError(f"section {name} out of bounds")
+        meta_at, meta_len = spans["meta"]
+        meta_bytes = bytes(base[meta_at : meta_at + meta_len])
+        if hashlib.sha256(header + meta_bytes).digest() != bytes(base[_HEADER.size : _HEADER_SIZE]):
+            raise ValueError("header checksum mismatch")
+        meta = json.loads(meta_bytes)
+        if meta["key"] != key:
+            raise ValueError("built for another file or version")
+
+        def section(name: str, fmt: str = "B", itemsize: int = 1, items: int | None = None) -> memoryview:
+            offset, span = spans[name]
+            if span % itemsize or (items is not None and span != items * itemsize):
+                raise ValueError(f"section {name} has the wrong size")
+            view = base[offset : offset + span]
+            views.append(view)
+            if fmt != "B":
+                view = view.cast(fmt)
+                views.append(view)
+            return view
+
+        data, pids = section("data"), section("pids")
+        offsets = section("offsets", "Q", 8, count + 1)
+        pid_offsets = section("pid_offsets", "Q", 8, count + 1)
+        content = section("content", "B", 32, count)
+        dead = set(section("dead", "I", 4))
+        columns = []
+        for column in _COLUMNS:
+            hashes, records = section(f"{column}_h", "Q", 8), section(f"{column}_r", "I", 4)
+            if len(hashes) != len(records):
+                raise ValueError(f"key column {column} is uneven")
+            columns.append((hashes, records))
+        if offsets[0] != 0 or offsets[count] != len(data) or pid_offsets[0] != 0 \
+                or pid_offsets[count] != len(pids):
+            raise ValueError("record offsets do not fit the data")
+        stats = SnapshotStats._from_cache(meta["stats"])
+        # Valid: swap it in (the heap index of a build is freed here).
+        self._data, self._offsets, self._pids, self._pid_offsets = data, offsets, pids, pid_offsets
+        self._content, self._dead, self._lines = content, dead, array("I")
+        for target, (hashes, records) in zip((self._ids, self._urls, self._emails, self._names), columns,
+                                             strict=True):
+            target.hashes, target.records = hashes, records
+        self._mapping, self._views = mapping, views
+        self.stats = stats
+        return stats
+
+    def _store(self, plan: _CachePlan) -> None:
+        """Write the index just built to the cache and switch to the mapped copy; never raises."""
+        if plan.settled:
+            try:
+                settled = self._identity()[1] == plan.version  # unchanged while it was read
+            except ProfileSourceError:
+                settled = False
+        else:
+            settled = False
+        if not settled:
+            self.stats.index_cache = "unsettled"
+            log.info("profile file %s changed moments ago: index kept in memory, cached on a later load",
+                     _display_name(self.location))
+            return
+        try:
+            _private_dir(plan.path.parent)
+            self._write_index(plan)
+        except OSError as exc:
+            self.stats.index_cache = "memory"
+            log.warning("profile index cache directory %s not usable (%s): the index stays in memory",
+                        plan.path.parent, exc.strerror or exc)
+            return
+        built = self.stats
+        mapped = self._map_index(plan) is not None  # on success the heap copy is dropped
+        self.stats = built  # this process's own numbers (load_seconds of the build)
+        built.index_cache = "built" if mapped else "memory"
+        self._remove_stale(plan)
+
+    def _write_index(self, plan: _CachePlan) -> None:
+        """Write the in-memory index to ``plan.path`` atomically: a private temp file in the same
+        directory, fsync, ``os.replace``. A reader sees the old file, or the new one whole; two
+        builders of one version simply replace each other's identical file."""
+        meta = json.dumps({"key": plan.key, "stats": self.stats._cacheable()}, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8", "surrogatepass")
+        parts: list[Any] = [self._data, self._offsets, self._pids, self._pid_offsets, self._content,
+                            array("I", sorted(self._dead))]
+        for column in (self._ids, self._urls, self._emails, self._names):
+            parts += [column.hashes, column.records]
+        parts.append(meta)
+        tmp = plan.path.with_name(f"{plan.path.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(tmp, flags, 0o600)  # personal data: owner only
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(bytes(_HEADER_SIZE))
+                position, table = _HEADER_SIZE, []
+                for part in parts:
+                    with memoryview(part) as view, view.cast("B") as raw:
+                        out.write(raw)
+                        table += [position, raw.nbytes]
+                        position += raw.nbytes
+                    padding = -position % 8
+                    out.write(bytes(padding))
+                    position += padding
+                count = len(self._offsets) - 1
+                header = _HEADER.pack(_MAGIC, INDEX_FORMAT, _BYTE_ORDER, position, count, *table)
+                out.seek(0)
+                out.write(header + hashlib.sha256(header + meta).digest())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, plan.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(plan.path.parent)
+
+    def _remove_stale(self, plan: _CachePlan) -> None:
+        """Best effort: delete this location's cache files for other versions (a process still using
+        one keeps its mapping: POSIX frees the file when the last mapping goes) and temp files left by
+        builders that died."""
+        stem = plan.path.name.split("-", 1)[0]
+        now = time.time()
+        for other in plan.path.parent.glob(f"{stem}-*"):
+            if other == plan.path:
+                continue
+            try:
+                if ".tmp." in other.name and now - other.stat().st_mtime < _ORPHAN_SECONDS:
+                    continue  # another process may be writing it right now
+                other.unlink()
+            except OSError:
+                pass
+
     # ---------------------------------------------------------------------------------- loading
 
     def load(self) -> SnapshotStats:
-        """Read the whole file into the index (once; later calls return the same stats).
+        """Build the index (once; later calls return the same stats), or open this version's cached one.
 
         Raises ``ProfileSourceError`` when the file cannot be read as a whole (then nothing is kept,
         and the next call tries again).
         """
-        from azure.core.exceptions import AzureError
-
         with self._lock:
             if self._loaded:
                 return self.stats
             self._reset()
             started = time.monotonic()
-            stream, raw = self._open()
-            try:
-                if self.format == "csv":
-                    self._load_csv(stream)
-                else:
-                    self._load_jsonl(stream)
-                self._finish()
-            except (OSError, EOFError, zlib.error, AzureError) as exc:
-                rows = self.stats.rows_read
-                self._reset()
-                raise ProfileSourceError(
-                    f"profile file broken after {rows} rows: {_display_name(self.location)} "
-                    f"({type(exc).__name__})"
-                ) from None
-            except BaseException:
-                self._reset()
-                raise
-            finally:
-                stream.close()
-                raw.close()
-            self.stats.load_seconds = time.monotonic() - started
-            self._loaded = True
+            plan = self._cache_plan()
+            if plan is not None and self._map_index(plan) is not None:
+                self.stats.load_seconds = time.monotonic() - started
+                self._loaded = True
+            else:
+                self._build()
+                self.stats.load_seconds = time.monotonic() - started
+                self._loaded = True
+                if plan is not None:
+                    self._store(plan)
         self._log_summary()
         return self.stats
+
+    def _build(self) -> None:
+        """Parse the whole file into the in-memory index."""
+        from azure.core.exceptions import AzureError
+
+        stream, raw = self._open()
+        try:
+            if self.format == "csv":
+                self._load_csv(stream)
+            else:
+                self._load_jsonl(stream)
+            self._finish()
+        except (OSError, EOFError, zlib.error, AzureError) as exc:
+            rows = self.stats.rows_read
+            self._reset()
+            raise ProfileSourceError(
+                f"profile file broken after {rows} rows: {_display_name(self.location)} "
+                f"({type(exc).__name__})"
+            ) from None
+        except BaseException:
+            self._reset()
+            raise
+        finally:
+            stream.close()
+            raw.close()
 
     def _lines_of(self, stream: IO[bytes], bad_lines: set[int],
                   long_lines: set[int] | None = None) -> Iterator[str]:
@@ -901,6 +1334,10 @@ class FileSnapshotSource:
         self._data += _encode(profile)
         self._offsets.append(len(self._data))
         self._lines.append(line)
+        self._pids += profile.profile_id.encode("utf-8", "surrogatepass")
+        self._pid_offsets.append(len(self._pids))
+        # Hashed once here and kept, so profile_hashes() and every decode read it instead of re-hashing.
+        self._content += bytes.fromhex(profile.content_hash or profile_content_hash(profile))
         self._ids.add(_key_hash("id", profile.profile_id), record)
         if profile.profile_url:
             self._urls.add(_key_hash("url", profile.profile_url), record)
@@ -924,7 +1361,7 @@ class FileSnapshotSource:
             if j - i > 1:
                 by_id: dict[str, list[int]] = {}
                 for k in range(i, j):
-                    by_id.setdefault(self._record(records[k]).profile_id, []).append(records[k])
+                    by_id.setdefault(self._profile_id(records[k]), []).append(records[k])
                 for same in by_id.values():
                     for record in sorted(same)[:-1]:
                         self._dead.add(record)
@@ -937,20 +1374,23 @@ class FileSnapshotSource:
             column.freeze(self._dead)
         self.stats.index_bytes = (
             len(self._data)
-            + self._offsets.itemsize * len(self._offsets)
-            + self._lines.itemsize * len(self._lines)
+            + 8 * len(self._offsets)
+            + len(self._pids)
+            + 8 * len(self._pid_offsets)
+            + len(self._content)
             + sum(c.nbytes() for c in (self._ids, self._urls, self._emails, self._names))
         )
 
     def _log_summary(self) -> None:
         stats = self.stats
         log.info(
-            "profile snapshot %s loaded: %d rows, %d profiles, %d malformed, %.1f MB index, %.1f s",
+            "profile snapshot %s loaded: %d rows, %d profiles, %d malformed, %.1f MB index (%s), %.1f s",
             _display_name(self.location),
             stats.rows_read,
             stats.profiles_loaded,
             sum(stats.rows_malformed.values()),
             stats.index_bytes / 1e6,
+            "cache file reused" if stats.from_cache else f"index {stats.index_cache}",
             stats.load_seconds,
         )
         if stats.rows_malformed:
@@ -962,7 +1402,13 @@ class FileSnapshotSource:
             )
 
     def _record(self, record: int) -> Profile:
-        return _decode(bytes(self._data[self._offsets[record] : self._offsets[record + 1]]))
+        start = 32 * record
+        return _decode(self._data[self._offsets[record] : self._offsets[record + 1]],
+                       self._content[start : start + 32].hex())
+
+    def _profile_id(self, record: int) -> str:
+        return str(self._pids[self._pid_offsets[record] : self._pid_offsets[record + 1]], "utf-8",
+                   "surrogatepass")
 
     # ---------------------------------------------------------------------------------- look-ups
 
@@ -973,9 +1419,19 @@ class FileSnapshotSource:
     def iter_profiles(self) -> Iterator[Profile]:
         """Every loaded profile, in file order (duplicates resolved)."""
         self.load()
-        for record in range(len(self._lines)):
+        for record in range(len(self._offsets) - 1):
             if record not in self._dead:
                 yield self._record(record)
+
+    def profile_hashes(self) -> Iterator[tuple[str, str]]:
+        """(profile_id, content_hash) of every loaded profile, in file order (duplicates resolved) - the
+        same pairs as ``iter_profiles`` gives, read from the index without decoding a record."""
+        self.load()
+        pids, pid_offsets, content, dead = self._pids, self._pid_offsets, self._content, self._dead
+        for record in range(len(pid_offsets) - 1):
+            if record not in dead:
+                yield (str(pids[pid_offsets[record] : pid_offsets[record + 1]], "utf-8", "surrogatepass"),
+                       content[32 * record : 32 * record + 32].hex())
 
     def lookup(self, queries: Sequence[ProfileQuery]) -> dict[str, Profile | None]:
         """Contact id -> profile or None, for every query. See ``lookup_results`` for the reasons."""

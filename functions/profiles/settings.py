@@ -35,4 +35,5 @@ def build_profile_source(
         else None,
         account_url=settings.storage_account_url,
         format=settings.file_format,
+        index_dir=settings.index_dir,
     )

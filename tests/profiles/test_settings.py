@@ -97,6 +97,7 @@ def test_setting_names() -> None:
         "PROFILE_FILE_FORMAT",
         "PROFILE_STORAGE_CONNECTION",
         "PROFILE_STORAGE_ACCOUNT_URL",
+        "PROFILE_INDEX_DIR",
         "PDL_API_KEY",
         "PDL_BASE_URL",
         "PDL_MIN_LIKELIHOOD",
