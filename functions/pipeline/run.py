@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -32,14 +34,16 @@ from functions.pipeline.hashing import (
     account_hash,
     contact_hash,
 )
-from functions.pipeline.plan import PlanItem, apply_budget, next_refresh, reason_for, shards_due
+from functions.pipeline.plan import next_refresh, reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
+from functions.pipeline.spool import PlanSpool, StateSpool
 from functions.pipeline.validate import Batch, BatchItem, ItemResult, validate_batch
 from functions.pipeline.writeback import decide_write
-from functions.profiles import ProfileSource, ProfileSourceAuthError
+from functions.profiles import ProfileCatalog, ProfileSource, ProfileSourceAuthError
 from functions.state.contacts import ContactState, ContactStates
 from functions.state.crm_index import CrmIndex, PendingList, ProfileIndex, profile_shard
 from functions.state.delta_links import ScanCheckpoint
+from functions.state.echoes import WriteEchoes
 from functions.state.lock import LockHeld, LockLost, RunLock
 from functions.state.provisioned import ProvisionedRecord, ProvisionedStore, provisioning_fingerprint
 from functions.state.runs import RunRecords, new_run_id
@@ -52,13 +56,14 @@ log = logging.getLogger("functions.pipeline")
 
 SCOPE_VERSION = 1  # bump when the scope rules change: forces a full read
 WRITE_FLUSH = 1000  # Dataverse writes per request ($batch holds at most 1000 operations)
-STATE_BUFFER_MAX = 20000  # buffered contact states before everything is sent
+STATE_FLUSH = 2000  # buffered contact states (with evidence, ~4 KB each) before their pages are written
+FACTS_FLUSH = 5000  # scope-fact updates buffered while reading
 _SAMPLE_WRITES = 50  # would-be writes kept in a dry run's record
 
 
 # A pending write: the changed columns (with contactid), the state to store once written, the flag
-# value read in this run, and the row version (etag) read in this run.
-_Write = tuple[dict[str, Any], ContactState, int | None, str | None]
+# value read in this run, the row version (etag) read in this run, and whether the contact enters scope.
+_Write = tuple[dict[str, Any], ContactState, int | None, str | None, bool]
 
 
 @dataclass
@@ -249,6 +254,11 @@ class _Planned:
     opp_linked: bool
     state: ContactState | None
 
+    @property
+    def entering(self) -> bool:
+        """No in-scope state is stored for it yet (it counts in scope once its state is stored)."""
+        return self.state is None or not self.state.in_scope
+
 
 def _instant(text: str | None) -> datetime | None:
     """An ISO 8601 date-time as Dataverse or our state writes it ("...Z", "+00:00"), aware; else None."""
@@ -329,7 +339,11 @@ def run_scan(
                 hooks.on_locked(summary)
             except Exception:  # bookkeeping of the caller; never a reason to fail the scan
                 log.exception("scan %s: the on_locked hook failed", summary.run_id)
-        _Run(config, services, summary, hooks, lease, clock, matching or DEFAULT_MATCHING).execute()
+        scan_run = _Run(config, services, summary, hooks, lease, clock, matching or DEFAULT_MATCHING)
+        try:
+            scan_run.execute()
+        finally:
+            scan_run.close()
         summary.status = "completed_with_errors" if summary.counters["errors"] else "succeeded"
     except LockLost as exc:
         summary.status = "failed"
@@ -411,10 +425,15 @@ class _Run:
         self.pending_list = PendingList(self.tables.crmindex)
         self.profile_index = ProfileIndex(self.tables.profiles)
         self.checkpoint_store = ScanCheckpoint(self.tables.deltalinks)
+        self.echoes = WriteEchoes(self.tables.crmindex)
+        # contact id -> the row version our write produced (recorded at commit for the next delta run)
+        self.written_versions: dict[str, str] = {}
         # collected while reading/planning
         self.state_updates: list[ContactState] = []  # scope facts only (no validation)
         self.deleted: set[str] = set()
-        self.planned: list[_Planned] = []
+        # the run's scratch space on local disk: planned work and, on a full read, the stored states
+        self.workdir = tempfile.mkdtemp(prefix="dval-run-")
+        self.plan = PlanSpool(self.workdir)
         self.pending: dict[str, dict[str, Any]] = {}
         self.new_pending: list[tuple[str, str, str]] = []
         self.index_opps: list[tuple[str, str | None]] = []
@@ -425,12 +444,18 @@ class _Run:
         # contacts that entered scope in this run (no in-scope state yet), and those whose state was
         # stored: one whose validation or write failed is not in scope until its state is stored, so a
         # later run does not count it twice
-        self.entering: set[str] = set()
-        self.entering_stored: set[str] = set()
+        self.entering = 0
+        self.entering_stored = 0
         self.profile_changed: set[str] = set()
         self.profile_hashes: dict[str, str] | None = None
         self.profile_count: int | None = None
+        self.profile_version: str | None = None
         self.checkpoint: dict[str, Any] = {}
+
+    def close(self) -> None:
+        """Remove the run's scratch files."""
+        self.plan.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ------------------------------------------------------------------ steps
     def _timed(self, phase: str, started: float) -> float:
@@ -466,6 +491,9 @@ class _Run:
                            or checkpoint.get("columns") != reader.contact_columns
                            or checkpoint.get("account_columns") != list(ACCOUNT_COLUMNS)):
             reasons_full.append("columns or scope rules changed")
+        moved = self.states.migrate_if_needed(int(checkpoint.get("in_scope") or 0))
+        if moved:
+            self.summary.notes.append(f"{moved} contact states of an earlier version moved into pages")
         self.pending = self.pending_list.all()
         self.hooks.progress("reading profiles", 0, 0)
         t = self._timed("sync_users_and_checkpoint", t)
@@ -501,11 +529,13 @@ class _Run:
         self._timed("commit", t)
 
     def _reset_collections(self) -> None:
-        self.state_updates, self.deleted, self.planned = [], set(), []
+        self.state_updates, self.deleted = [], set()
+        self.plan.close()
+        self.plan = PlanSpool(self.workdir)
         self.index_opps, self.index_conns = [], []
         self.index_deleted_opps, self.index_deleted_conns = [], []
         self.drop_pending = []
-        self.entering, self.entering_stored = set(), set()
+        self.entering, self.entering_stored = 0, 0
         self.pending = self.pending_list.all()
         self.c.clear()
 
@@ -549,14 +579,24 @@ class _Run:
 
     def _profile_hashes(self) -> tuple[dict[str, str] | None, dict[str, str] | None]:
         """Profile id -> content hash of every profile in a file source (a local re-read, no billed
-        look-up), and the per-shard digests. ``(None, None)`` for sources without a cheap diff (PDL)."""
-        iter_profiles = getattr(self.source, "iter_profiles", None)
-        if iter_profiles is None:
+        look-up), and the per-shard digests. ``(None, None)`` for sources without a cheap diff (PDL).
+
+        A file whose version (size and mtime, or the blob's ETag) is the one the last good run read
+        has not changed: its digests come from the checkpoint, nothing is read, and no profile counts
+        as moved (``profile_hashes`` stays None)."""
+        if not isinstance(self.source, ProfileCatalog):
             return None, None
-        hashes = {p.profile_id: p.content_hash for p in iter_profiles()}
+        self.profile_version = self.source.version()
+        digests = self.checkpoint.get("profile_digests")
+        count = int(self.checkpoint.get("profile_count") or 0)
+        if digests and count and self.profile_version == self.checkpoint.get("profile_version"):
+            self.profile_count = count
+            self.summary.profile_file = {"unchanged_since_last_run": True, "profiles": count}
+            return None, digests
+        hashes = dict(self.source.profile_hashes())
         self.profile_count = len(hashes)
         self._record_profile_file_stats()
-        previous = int(self.checkpoint.get("profile_count") or 0)
+        previous = count
         if not hashes:
             raise ProfileFileError("PROFILE_FILE: the profile file holds no profiles (empty or truncated "
                                    "file?); the run stopped before validating anything")
@@ -608,23 +648,25 @@ class _Run:
                 linked.add(conn.contact_id)
         del conns_t
         self.hooks.progress("reading state", 0, 0)
-        states = {s.contact_id: s for s in self.states.iter_all()}
-        seen = 0
-        for item in r.changes("contacts", None):
-            if not hasattr(item, "row"):
-                continue
-            contact = r.safe(r.contact, item.row, "contacts")
-            if contact is None:  # malformed row: skipped (counted); its state is kept, not deleted
-                states.pop(str(item.row.get("contactid") or "").lower(), None)
-                continue
-            seen += 1
-            if seen % 5000 == 0:
-                self.hooks.progress("reading contacts", seen, 0)
-            cid = contact.contact_id
-            account = accounts.get(contact.record.account_id or "")
-            self._evaluate(contact, account, cid in linked, states.pop(cid, None))
-        links["contacts"] = r.last_link
-        self.deleted |= set(states)  # state of contacts Dataverse no longer returns
+        with StateSpool(self.states.iter_compact(), key=lambda s: s.contact_id,
+                        directory=self.workdir) as states:
+            seen = 0
+            for item in r.changes("contacts", None):
+                if not hasattr(item, "row"):
+                    continue
+                contact = r.safe(r.contact, item.row, "contacts")
+                if contact is None:  # malformed row: skipped (counted); its state is kept, not deleted
+                    states.pop(str(item.row.get("contactid") or "").lower())
+                    continue
+                seen += 1
+                if seen % 5000 == 0:
+                    self.hooks.progress("reading contacts", seen, 0)
+                cid = contact.contact_id
+                account = accounts.get(contact.record.account_id or "")
+                self._evaluate(contact, account, cid in linked, states.pop(cid))
+            links["contacts"] = r.last_link
+            # state of contacts Dataverse no longer returns
+            self.deleted |= {state.contact_id for state in states.rest()}
         return links
 
     # ------------------------------------------------------------------ delta read
@@ -700,6 +742,18 @@ class _Run:
                     due_states[state.contact_id] = state
         candidates = set(contact_rows) | recheck | set(self.pending) | self.profile_changed | set(due_states)
         candidates -= self.deleted
+        # a row still at the version our last write produced was changed by nobody since: our echo,
+        # nothing to read or decide (docs/scan.md, "Own write-back")
+        echoes = self.echoes.load(checkpoint.get("echo_run_id")) if contact_rows else {}
+        looked_at = recheck | set(self.pending) | self.profile_changed | set(due_states) | in_changed_trees
+        for cid in [c for c in contact_rows if c in echoes and c not in looked_at]:
+            contact = contact_rows[cid]
+            if (contact.etag and echoes[cid] == contact.etag
+                    and (contact.record.account_id or "") not in accounts):
+                del contact_rows[cid]
+                candidates.discard(cid)
+                self.c["own_writes_recognised"] += 1
+        del echoes
         states = dict(due_states)
         per_partition = int(checkpoint.get("in_scope", 0)) / 256
         states.update(self.states.get_many(candidates - set(due_states), partition_size=per_partition))
@@ -737,7 +791,7 @@ class _Run:
             self._evaluate(contact, accounts.get(contact.record.account_id or ""), opp_linked, state)
         gone_in_scope = sum(1 for cid in self.deleted if states.get(cid) and states[cid].in_scope)
         # in-scope total = last run's total + entered - left (only candidates were looked at)
-        self.c["in_scope"] = max(0, int(checkpoint.get("in_scope", 0)) + len(self.entering)
+        self.c["in_scope"] = max(0, int(checkpoint.get("in_scope", 0)) + self.entering
                                  - self.c["left_scope"] - gone_in_scope)
         return out
 
@@ -771,14 +825,14 @@ class _Run:
         if not scoped:
             if state is not None and state.in_scope:
                 self.c["left_scope"] += 1
-                self.state_updates.append(self._facts(state, contact, account, opp_linked, in_scope=False))
+                self._update_facts(self._facts(state, contact, account, opp_linked, in_scope=False))
             if cid in self.pending:
                 self.pending.pop(cid)
                 self.drop_pending.append(cid)
             return
         self.c["in_scope"] += 1
         if state is None or not state.in_scope:
-            self.entering.add(cid)
+            self.entering += 1
         c_hash = contact_hash(contact.record)
         a_hash = account_hash(account.record if account else None)
         pending = self.pending.get(cid)
@@ -796,9 +850,18 @@ class _Run:
             facts = (contact.owner_id, account_owner, opp_linked, contact.active)
             if state is not None and facts != (state.owner_id, state.account_owner_id, state.opp_linked,
                                                state.active):
-                self.state_updates.append(self._facts(state, contact, account, opp_linked, in_scope=True))
+                self._update_facts(self._facts(state, contact, account, opp_linked, in_scope=True))
             return
-        self.planned.append(_Planned(contact, account, reason, c_hash, a_hash, opp_linked, state))
+        last_checked = (state.checked_at or "") if state is not None else ""
+        self.plan.add(cid, last_checked, reason,
+                      _Planned(contact, account, reason, c_hash, a_hash, opp_linked, state))
+
+    def _update_facts(self, state: ContactState) -> None:
+        """Stage a scope-facts-only update; sent in chunks while reading, so they never pile up."""
+        self.state_updates.append(state)
+        if len(self.state_updates) >= FACTS_FLUSH and not self.dry:
+            self.states.put_facts(self.state_updates)
+            self.state_updates = []
 
     def _value_drifted(self, contact: CrmContact, state: ContactState | None) -> bool:
         """We flagged this contact, but the column now reads empty / "No feedback" (the column was
@@ -825,30 +888,30 @@ class _Run:
 
     # ------------------------------------------------------------------ validate + write
     def _validate_and_write(self) -> None:
-        items = [PlanItem(p.contact.contact_id, p.reason, (p.state.checked_at or "") if p.state else "")
-                 for p in self.planned]
-        now_items, later = apply_budget(items, self.scan.lookup_budget)
-        by_id = {p.contact.contact_id: p for p in self.planned}
-        self.planned = []
-        for item in now_items:
-            self.summary.planned[item.reason] += 1
-        self.c["planned"] = len(now_items)
-        for item in later:
+        budget = self.scan.lookup_budget
+        planned = len(self.plan)
+        if not self.dry:  # a first run sizes the state pages for the org it just read
+            self.states.size_for(max(planned, self.c["in_scope"]))
+        total = planned if budget is None else min(budget, planned)
+        self.c["planned"] = total
+        for cid, reason in self.plan.deferred(budget):  # oldest first: the budget's order (plan.py)
             self.c["deferred"] += 1
             self.summary.skipped["budget"] += 1
-            self.new_pending.append((item.contact_id, item.reason, self.now.isoformat(timespec="seconds")))
+            self.new_pending.append((cid, reason, self.now.isoformat(timespec="seconds")))
         if not self.dry:
             self._write_scope_updates()
         size = self.scan.batch_size
-        total = len(now_items)
         # (body, state to record after the write, the flag value read in this run)
         self.write_buffer: list[_Write] = []
         self.state_buffer: list[ContactState] = []
         self.pair_buffer: list[tuple[str, str, str]] = []
         self.done_pending: list[str] = []
         stop_lookups = False
-        for index, start in enumerate(range(0, total, size)):
-            chunk = [by_id.pop(item.contact_id) for item in now_items[start : start + size]]
+        done = 0
+        for index, chunk in enumerate(self.plan.ordered(budget, chunk=size)):
+            for p in chunk:
+                self.summary.planned[p.reason] += 1
+            done += len(chunk)
             if stop_lookups:
                 self._skip(chunk, "profile_source_auth")
                 continue
@@ -889,7 +952,7 @@ class _Run:
             t = self._timed("dataverse_writes", t)
             self._flush_states(final=False)
             self._timed("state_writes", t)
-            self.hooks.progress("validating", min(start + size, total), total)
+            self.hooks.progress("validating", done, total)
             if self.lease is not None:
                 self.lease.renew_if_due()
             if self.hooks.after_batch:
@@ -909,6 +972,7 @@ class _Run:
 
     def _handle(self, p: _Planned, result: ItemResult) -> None:
         cid = p.contact.contact_id
+        entering = p.entering  # before the state below is marked in scope
         if result.looked_up:
             self.c["looked_up"] += 1
         if result.outcome is None:
@@ -949,7 +1013,7 @@ class _Run:
         elif kind == "none":
             self.c["unchanged"] += 1
         if decision.changes is None:
-            self._stage_state(state)
+            self._stage_state(state, entering)
             return
         self.c[{"flag": "flagged", "unflag": "unflagged", "employer": "employer_updated"}[kind]] += 1
         if self.dry:
@@ -958,7 +1022,7 @@ class _Run:
             return
         state.value_written = decision.new_value
         self.write_buffer.append(
-            ({"contactid": cid, **decision.changes}, state, p.contact.flag_value, p.contact.etag)
+            ({"contactid": cid, **decision.changes}, state, p.contact.flag_value, p.contact.etag, entering)
         )
 
     def _unrecorded_own_flag(self, contact: CrmContact, state: ContactState | None) -> bool:
@@ -973,11 +1037,11 @@ class _Run:
         recorded = _instant(state.checked_at) if state is not None and state.checked_at else None
         return recorded is None or stamp > recorded
 
-    def _stage_state(self, state: ContactState) -> None:
+    def _stage_state(self, state: ContactState, entering: bool) -> None:
         if self.dry:
             return
-        if state.contact_id in self.entering:
-            self.entering_stored.add(state.contact_id)
+        if entering:
+            self.entering_stored += 1
         self.state_buffer.append(state)
         if state.profile_id:
             self.pair_buffer.append((state.profile_id, state.contact_id, state.profile_hash))
@@ -1001,25 +1065,27 @@ class _Run:
             return
         # Conditional on the version read in this run: a row someone changed since (an "Ignore" set
         # by a person) answers 412 and is left alone.
-        etags = {body["contactid"]: etag for body, _, _, etag in buffer if etag}
+        etags = {body["contactid"]: etag for body, _, _, etag, _ in buffer if etag}
         results = self.client.update_many("contacts", [body for body, *_ in buffer],
                                           logical_name="contact", primary_key="contactid",
-                                          chunk_size=WRITE_FLUSH, etags=etags)
-        unsure: list[tuple[dict[str, Any], ContactState, Any]] = []
-        for (body, state, *_), result in zip(buffer, results, strict=True):
+                                          chunk_size=WRITE_FLUSH, etags=etags, return_versions=True)
+        unsure: list[tuple[dict[str, Any], ContactState, Any, bool]] = []
+        for (body, state, _, _, entering), result in zip(buffer, results, strict=True):
             if result.ok:
                 self.c["writes"] += 1
-                self._stage_state(state)
+                if result.etag:
+                    self.written_versions[state.contact_id] = result.etag
+                self._stage_state(state, entering)
             elif getattr(result.error, "status", None) in (412, None):
                 # 412: someone changed the row - or our own write did, when its answer was lost and the
                 # request was repeated; no status: the outcome is unknown. The row tells which.
-                unsure.append((body, state, result.error))
+                unsure.append((body, state, result.error, entering))
             else:
                 self._write_failed(body["contactid"], result.error)
         if unsure:
             self._settle(unsure)
 
-    def _settle(self, unsure: list[tuple[dict[str, Any], ContactState, Any]]) -> None:
+    def _settle(self, unsure: list[tuple[dict[str, Any], ContactState, Any, bool]]) -> None:
         """Writes whose answer says 412 or nothing: read the rows. A row holding exactly our flag and
         our validated-on stamp of this run holds our write (counted, state stored); otherwise a 412 is
         a person's change (``changed_during_run``) and an unknown outcome a failed write (retried)."""
@@ -1027,11 +1093,11 @@ class _Run:
         stamp_column = self.supporting.validated_on if self.supporting is not None else None
         if stamp_column is not None:
             try:
-                current = self.reader.current_values((b["contactid"] for b, _, _ in unsure),
+                current = self.reader.current_values((b["contactid"] for b, *_ in unsure),
                                                      [self.binding.logical_name, stamp_column])
             except DataverseError as exc:
                 log.warning("could not read back %d unanswered writes: %s", len(unsure), type(exc).__name__)
-        for body, state, error in unsure:
+        for body, state, error, entering in unsure:
             cid = str(body["contactid"]).lower()
             row = current.get(cid)
             ours = (row is not None and stamp_column is not None
@@ -1040,7 +1106,7 @@ class _Run:
             if ours:
                 self.c["writes"] += 1
                 self.c["writes_confirmed_by_reading"] += 1
-                self._stage_state(state)
+                self._stage_state(state, entering)
             elif getattr(error, "status", None) == 412:
                 self._changed_during_run(cid)
             else:
@@ -1075,48 +1141,35 @@ class _Run:
         self.new_pending.append((cid, "retry_after_error", self.now.isoformat(timespec="seconds")))
 
     def _flush_states(self, *, final: bool) -> None:
-        """Write buffered states. Between batches only partitions with a full 100-entity transaction
-        are sent (and everything once the buffer is large); the rest waits for a later batch or the
-        end. A state written late only means a contact is re-checked after a crash, never a lost or
+        """Write buffered states and profile pairs, page by page, once enough are buffered (and at the
+        end). A state written late only means a contact is re-checked after a crash, never a lost or
         repeated write (the value read in that run is compared first)."""
         if self.dry:
             return
-        flush_all = final or len(self.state_buffer) >= STATE_BUFFER_MAX
+        if not final and len(self.state_buffer) < STATE_FLUSH:
+            return
         if self.lease is not None and (self.state_buffer or self.pair_buffer):
             # a run whose lease was taken over must not overwrite the states the new owner writes
             self.lease.renew()
-        self.state_buffer = self._send(self.state_buffer, lambda s: s.contact_id[:2],
-                                       self.states.put_many, flush_all)
-        self.pair_buffer = self._send(self.pair_buffer, lambda p: profile_shard(p[0]),
-                                      self.profile_index.put_pairs, flush_all)
-        if self.done_pending and flush_all:
+        if self.state_buffer:
+            self.states.put_many(self.state_buffer)
+            self.state_buffer = []
+        if self.pair_buffer:
+            self.profile_index.put_pairs(self.pair_buffer)
+            self.pair_buffer = []
+        if self.done_pending and final:
             self.pending_list.remove(self.done_pending)
             for cid in self.done_pending:
                 self.pending.pop(cid, None)
             self.done_pending = []
 
-    @staticmethod
-    def _send(items: list[Any], shard: Callable[[Any], str], put: Callable[[list[Any]], int],
-              flush_all: bool) -> list[Any]:
-        if not items:
-            return items
-        if flush_all:
-            put(items)
-            return []
-        groups: dict[str, list[Any]] = {}
-        for item in items:
-            groups.setdefault(shard(item), []).append(item)
-        full = [item for group in groups.values() if len(group) >= 100 for item in group]
-        if full:
-            put(full)
-        return [item for group in groups.values() if len(group) < 100 for item in group]
-
     def _write_scope_updates(self) -> None:
         if self.state_updates:
-            self.states.put_many(self.state_updates)
-        for cid in self.deleted:
-            self.states.delete(cid)
-            self.c["deleted"] += 1
+            self.states.put_facts(self.state_updates)
+            self.state_updates = []
+        if self.deleted:
+            self.states.delete_many(self.deleted)
+            self.c["deleted"] += len(self.deleted)
 
     # ------------------------------------------------------------------ commit
     def _commit(self, links: dict[str, str | None], digests: dict[str, str] | None) -> None:
@@ -1136,14 +1189,26 @@ class _Run:
             self.pending_list.remove(stale)
         if self.new_pending:
             self.pending_list.add_many(self.new_pending)
+        previous_echoes = self.checkpoint.get("echo_run_id")
+        echo_run_id = None
+        if self.written_versions:
+            self.echoes.save(self.summary.run_id, self.written_versions)
+            echo_run_id = self.summary.run_id
         try:
-            self._save_checkpoint(links, digests)
+            self._save_checkpoint(links, digests, echo_run_id)
         except StaleEntityError as exc:
             raise LockLost(f"run {self.summary.run_id}: the checkpoint was changed by another run; "
                            "not committed") from exc
+        if previous_echoes and previous_echoes != echo_run_id:
+            try:  # only the checkpoint's run's record is ever read; an old one is just space
+                self.echoes.delete(previous_echoes)
+            except Exception:
+                log.warning("could not delete the write echoes of run %s", previous_echoes, exc_info=True)
 
-    def _save_checkpoint(self, links: dict[str, str | None], digests: dict[str, str] | None) -> None:
+    def _save_checkpoint(self, links: dict[str, str | None], digests: dict[str, str] | None,
+                         echo_run_id: str | None = None) -> None:
         self.checkpoint_store.save({
+            "echo_run_id": echo_run_id,
             "delta_links": links,
             "sync_fingerprint": self.sync.fingerprint,
             "scope_version": SCOPE_VERSION,
@@ -1154,8 +1219,9 @@ class _Run:
             "run_id": self.summary.run_id,
             # the base of the next delta run's count: contacts whose in-scope state is stored. One that
             # entered scope but was not stored (skipped, deferred by the budget) enters again next run
-            "in_scope": max(0, self.c["in_scope"] - len(self.entering - self.entering_stored)),
+            "in_scope": max(0, self.c["in_scope"] - (self.entering - self.entering_stored)),
             "profile_count": self.profile_count,
+            "profile_version": self.profile_version,
         })
 
 

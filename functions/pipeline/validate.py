@@ -129,10 +129,7 @@ def validate_batch(
         except Exception as exc:  # a malformed record must not sink the batch
             bad[_item_id(item)] = _bad_record(exc)
     try:
-        if hasattr(source, "lookup_results"):
-            answers = source.lookup_results(queries)  # type: ignore[attr-defined]
-        else:
-            answers = {cid: _Wrapped(p) for cid, p in source.lookup(queries).items()}
+        answers = source.lookup_results(queries)  # ProfileSource declares it: answers with reasons
     except ProfileSourceAuthError:
         raise
     except ProfileSourceError as exc:
@@ -183,14 +180,3 @@ def _decide_item(item: BatchItem, answers: Any, today: date, matching: MatchingC
         profile_hash=(profile.content_hash or profile_content_hash(profile)) if profile else "",
         looked_up=True,
     )
-
-
-@dataclass
-class _Wrapped:
-    profile: Any
-    status: str = "matched"
-    detail: str = ""
-
-    def __post_init__(self) -> None:
-        if self.profile is None:
-            self.status = "not_found"

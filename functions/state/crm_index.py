@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from functions.state.pages import PackedPages
 from functions.state.tables import CountingStore
 
 __all__ = ["CrmIndex", "PendingList", "ProfileIndex", "profile_shard"]
@@ -76,32 +77,33 @@ def profile_shard(profile_id: str) -> str:
     return hashlib.sha1(profile_id.encode(), usedforsecurity=False).hexdigest()[:2]
 
 
-def _pid_key(profile_id: str) -> str:
-    return hashlib.sha1(profile_id.encode(), usedforsecurity=False).hexdigest()[:20]
-
-
 class ProfileIndex:
-    """(profile, contact) pairs with the profile hash at the last check, partitioned by profile shard,
-    plus per-shard digests of the whole profile file (kept in the checkpoint) to find changed shards."""
+    """(profile, contact) pairs with the profile hash at the last check, by profile shard, plus per-shard
+    digests of the whole profile file (kept in the checkpoint) to find changed shards.
+
+    Packed (``functions.state.pages``): page ``<profile shard><first hex of the contact id>``, records
+    keyed by contact id, so a shard's pairs are one partition of 16 entities. Pairs written one entity
+    each by an earlier version (partition ``p<shard>``) are still read."""
 
     def __init__(self, store: CountingStore) -> None:
         self.store = store
+        self.pages = PackedPages(store)
 
     def put_pairs(self, pairs: Iterable[tuple[str, str, str]]) -> int:
-        """``(profile_id, contact_id, profile_hash)``."""
-        return self.store.upsert_many(
-            {
-                "PartitionKey": "p" + profile_shard(pid),
-                "RowKey": f"{_pid_key(pid)}_{cid}",
-                "profile_id": pid,
-                "contact": cid,
-                "hash": phash,
-            }
-            for pid, cid, phash in pairs
-        )
+        """``(profile_id, contact_id, profile_hash)``; returns pages written."""
+        by_page: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
+        for pid, cid, phash in pairs:
+            by_page[profile_shard(pid) + cid[:1].lower()][cid] = {"profile_id": pid, "hash": phash}
+
+        def setter(new: dict[str, dict[str, str]]) -> Any:
+            return lambda records: records.update(new)
+
+        return self.pages.update_many({page: setter(new) for page, new in by_page.items()})
 
     def pairs_in(self, shard: str) -> Iterator[tuple[str, str, str]]:
-        for entity in self.store.partition("p" + shard):
+        for cid, record in self.pages.iter_partition(shard):
+            yield record["profile_id"], cid, record["hash"]
+        for entity in self.store.partition("p" + shard):  # written by an earlier version
             yield entity["profile_id"], entity["contact"], entity["hash"]
 
     @staticmethod

@@ -262,6 +262,7 @@ def test_contact_validation(api_factory: Any) -> None:
     from functions.config import load_config
     from functions.pipeline import run_scan
     from functions.state import build_table_service
+    from functions.state.contacts import ContactStates
     from functions.state.tables import ScanTables
 
     api = api_factory()
@@ -269,14 +270,15 @@ def test_contact_validation(api_factory: Any) -> None:
     assert summary.ok, summary.message
     config = load_config(api.env)
     tables = ScanTables(build_table_service(config), config.scan.state_table_prefix)
-    states = [e for e in tables.contacts.all() if e.get("outcome")]
+    states = [s for s in ContactStates(tables.contacts).iter_all() if s.outcome]
     assert states, "the scan validated contacts"
     state = states[0]
-    response = api.get(f"/api/contacts/{state['RowKey'].upper()}/validation")
+    response = api.get(f"/api/contacts/{state.contact_id.upper()}/validation")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["contact_id"] == state["RowKey"]
-    assert body["outcome"] == state["outcome"]
+    assert body["contact_id"] == state.contact_id
+    assert body["outcome"] == state.outcome
+    assert body["evidence"] == json.loads(state.evidence)
     assert body["last_run_id"] == summary.run_id
     assert isinstance(body["evidence"], dict)  # parsed, not a JSON string
     assert body["in_scope"] is True

@@ -1,0 +1,64 @@
+"""The run's on-disk spools: the plan comes back in the budget's order, states are taken once."""
+
+from __future__ import annotations
+
+import os
+import random
+
+from functions.pipeline.plan import PlanItem, apply_budget
+from functions.pipeline.spool import PlanSpool, StateSpool
+from functions.state.contacts import ContactState
+
+
+def _items(n: int, seed: int = 3) -> list[PlanItem]:
+    rng = random.Random(seed)
+    return [PlanItem(f"{rng.getrandbits(128):032x}", rng.choice(["new_in_scope", "contact_changed"]),
+                     rng.choice(["", "2026-01-01T02:00:00+00:00", "2026-02-01T02:00:00+00:00"]))
+            for _ in range(n)]
+
+
+def test_plan_comes_back_in_the_order_apply_budget_defines(tmp_path) -> None:
+    items = _items(5000)
+    with PlanSpool(str(tmp_path)) as spool:
+        for item in items:
+            spool.add(item.contact_id, item.last_checked, item.reason, item)
+        assert len(spool) == len(items)
+        for budget in (None, 0, 1, 777, 5000, 9000):
+            now, later = apply_budget(items, budget)
+            taken = [i for chunk in spool.ordered(budget, chunk=300) for i in chunk]
+            assert taken == now
+            assert list(spool.deferred(budget)) == [(i.contact_id, i.reason) for i in later]
+            assert all(len(chunk) <= 300 for chunk in spool.ordered(budget, chunk=300))
+
+
+def test_a_contact_planned_twice_is_kept_once_the_later_wins(tmp_path) -> None:
+    with PlanSpool(str(tmp_path)) as spool:
+        spool.add("a", "", "new_in_scope", 1)
+        spool.add("a", "", "contact_changed", 2)
+        assert len(spool) == 1
+        assert [i for chunk in spool.ordered() for i in chunk] == [2]
+
+
+def test_state_spool_gives_each_state_once_and_the_rest_are_the_unseen(tmp_path) -> None:
+    states = [ContactState(f"{i:08x}-0000-0000-0000-000000000000", in_scope=True, contact_hash=str(i))
+              for i in range(3000)]
+    with StateSpool(iter(states), key=lambda s: s.contact_id, directory=str(tmp_path)) as spool:
+        assert spool.loaded == 3000
+        got = spool.pop(states[10].contact_id)
+        assert got == states[10]
+        assert spool.pop(states[10].contact_id) is None
+        assert spool.pop("not-there") is None
+        for state in states[100:]:
+            assert spool.pop(state.contact_id) == state
+        assert [s.contact_id for s in spool.rest()] == sorted(
+            s.contact_id for s in states[:100] if s is not states[10])
+
+
+def test_spools_leave_no_files_behind(tmp_path) -> None:
+    spool = PlanSpool(str(tmp_path))
+    spool.add("a", "", "new_in_scope", {"x": 1})
+    assert os.listdir(tmp_path)
+    spool.close()
+    with StateSpool([], key=str, directory=str(tmp_path)):
+        pass
+    assert os.listdir(tmp_path) == []
