@@ -36,7 +36,7 @@ from functions.pipeline.hashing import (
 )
 from functions.pipeline.plan import next_refresh, reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
-from functions.pipeline.spool import PlanSpool, StateSpool
+from functions.pipeline.spool import PairSpool, PlanSpool, StateSpool
 from functions.pipeline.validate import Batch, BatchItem, ItemResult, validate_batch
 from functions.pipeline.writeback import decide_write
 from functions.profiles import ProfileCatalog, ProfileSource, ProfileSourceAuthError
@@ -434,6 +434,7 @@ class _Run:
         # the run's scratch space on local disk: planned work and, on a full read, the stored states
         self.workdir = tempfile.mkdtemp(prefix="dval-run-")
         self.plan = PlanSpool(self.workdir)
+        self.pairs = PairSpool(ProfileIndex.page_of, self.workdir)  # written once, at the end
         self.pending: dict[str, dict[str, Any]] = {}
         self.new_pending: list[tuple[str, str, str]] = []
         self.index_opps: list[tuple[str, str | None]] = []
@@ -455,6 +456,7 @@ class _Run:
     def close(self) -> None:
         """Remove the run's scratch files."""
         self.plan.close()
+        self.pairs.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ------------------------------------------------------------------ steps
@@ -904,7 +906,6 @@ class _Run:
         # (body, state to record after the write, the flag value read in this run)
         self.write_buffer: list[_Write] = []
         self.state_buffer: list[ContactState] = []
-        self.pair_buffer: list[tuple[str, str, str]] = []
         self.done_pending: list[str] = []
         stop_lookups = False
         done = 0
@@ -1044,7 +1045,7 @@ class _Run:
             self.entering_stored += 1
         self.state_buffer.append(state)
         if state.profile_id:
-            self.pair_buffer.append((state.profile_id, state.contact_id, state.profile_hash))
+            self.pairs.add(state.profile_id, state.contact_id, state.profile_hash)
         if state.contact_id in self.pending:
             self.done_pending.append(state.contact_id)
 
@@ -1148,15 +1149,15 @@ class _Run:
             return
         if not final and len(self.state_buffer) < STATE_FLUSH:
             return
-        if self.lease is not None and (self.state_buffer or self.pair_buffer):
+        if self.lease is not None and (self.state_buffer or final):
             # a run whose lease was taken over must not overwrite the states the new owner writes
             self.lease.renew()
         if self.state_buffer:
             self.states.put_many(self.state_buffer)
             self.state_buffer = []
-        if self.pair_buffer:
-            self.profile_index.put_pairs(self.pair_buffer)
-            self.pair_buffer = []
+        if final:  # each pair page once per run (pairs of any batch touch every profile shard)
+            for chunk in self.pairs.chunks():
+                self.profile_index.put_pairs(chunk)
         if self.done_pending and final:
             self.pending_list.remove(self.done_pending)
             for cid in self.done_pending:
@@ -1180,10 +1181,10 @@ class _Run:
             self.index.put_opportunities(self.index_opps)
         if self.index_conns:
             self.index.put_connections(self.index_conns)
-        for opp_id in self.index_deleted_opps:
-            self.index.delete_opportunity(opp_id)
-        for conn_id in self.index_deleted_conns:
-            self.index.delete_connection(conn_id)
+        if self.index_deleted_opps:
+            self.index.delete_opportunities(self.index_deleted_opps)
+        if self.index_deleted_conns:
+            self.index.delete_connections(self.index_deleted_conns)
         stale = [cid for cid in self.pending if cid in self.deleted] + self.drop_pending
         if stale:
             self.pending_list.remove(stale)

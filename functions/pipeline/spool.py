@@ -137,3 +137,41 @@ class StateSpool(_Spool):
         cursor = self._db.execute("SELECT item FROM state ORDER BY id")
         while rows := cursor.fetchmany(1000):
             yield from (pickle.loads(row[0]) for row in rows)  # noqa: S301 - our own scratch file
+
+
+class PairSpool(_Spool):
+    """(profile, contact, hash) pairs of the run, handed back grouped by the page they are stored in:
+    pairs of consecutive contacts fall into every profile shard, so writing them as they come would
+    rewrite each pair page once per flush instead of once per run."""
+
+    def __init__(self, page_of: Any, directory: str | None = None) -> None:
+        super().__init__("pairs", "CREATE TABLE pair (contact TEXT PRIMARY KEY, page TEXT NOT NULL, "
+                                  "profile TEXT NOT NULL, hash TEXT NOT NULL)", directory)
+        self._page_of = page_of
+
+    def add(self, profile_id: str, contact_id: str, profile_hash: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO pair VALUES (?, ?, ?, ?)",
+                         (contact_id, self._page_of(profile_id, contact_id), profile_id, profile_hash))
+        self._wrote()
+
+    def __len__(self) -> int:
+        self._settle()
+        return int(self._db.execute("SELECT COUNT(*) FROM pair").fetchone()[0])
+
+    def chunks(self, size: int = 5000) -> Iterator[list[tuple[str, str, str]]]:
+        """All pairs as ``(profile_id, contact_id, hash)``, in lists of about ``size`` that never split
+        a page; then the spool is empty."""
+        self._settle()
+        cursor = self._db.execute("SELECT page, profile, contact, hash FROM pair ORDER BY page")
+        chunk: list[tuple[str, str, str]] = []
+        last_page = None
+        while rows := cursor.fetchmany(1000):
+            for page, profile, contact, phash in rows:
+                if len(chunk) >= size and page != last_page:
+                    yield chunk
+                    chunk = []
+                chunk.append((str(profile), str(contact), str(phash)))
+                last_page = page
+        if chunk:
+            yield chunk
+        self._db.execute("DELETE FROM pair")

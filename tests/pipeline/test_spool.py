@@ -62,3 +62,22 @@ def test_spools_leave_no_files_behind(tmp_path) -> None:
     with StateSpool([], key=str, directory=str(tmp_path)):
         pass
     assert os.listdir(tmp_path) == []
+
+
+def test_pairs_come_back_grouped_by_page_never_split(tmp_path) -> None:
+    from functions.pipeline.spool import PairSpool
+    from functions.state.crm_index import ProfileIndex
+
+    rng = random.Random(5)
+    pairs = [(f"p/{rng.getrandbits(40)}", f"{rng.getrandbits(128):032x}", f"h{i}") for i in range(4000)]
+    with PairSpool(ProfileIndex.page_of, str(tmp_path)) as spool:
+        for pid, cid, phash in pairs:
+            spool.add(pid, cid, phash)
+        spool.add(pairs[0][0], pairs[0][1], "h-newer")  # the same contact again: the later wins
+        chunks = list(spool.chunks(size=300))
+        assert len(spool) == 0  # handed out once
+    got = [pair for chunk in chunks for pair in chunk]
+    assert sorted(got) == sorted([(pairs[0][0], pairs[0][1], "h-newer"), *pairs[1:]])
+    pages_per_chunk = [{ProfileIndex.page_of(pid, cid) for pid, cid, _ in chunk} for chunk in chunks]
+    for i, pages in enumerate(pages_per_chunk):  # a page lives in exactly one chunk
+        assert not pages & set().union(*pages_per_chunk[:i], *pages_per_chunk[i + 1:])

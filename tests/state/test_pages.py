@@ -134,3 +134,22 @@ def test_profile_pairs_are_packed_and_old_pairs_still_read(tables: ScanTables) -
     tables.profiles.upsert({"PartitionKey": "p" + shard, "RowKey": "legacy_x", "profile_id": "p/old",
                             "contact": "c-old", "hash": "h-old"})
     assert ("p/old", "c-old", "h-old") in set(index.pairs_in(shard))
+
+
+def test_crm_index_is_packed_and_reads_entries_of_an_earlier_version(tables: ScanTables) -> None:
+    from functions.state.crm_index import CrmIndex
+
+    index = CrmIndex(tables.crmindex)
+    opps = [(oid, f"c-{n}") for n, oid in enumerate(_ids(2000, seed=1))]
+    assert index.put_opportunities(opps) <= 256
+    conns = [(cid, opps[n][0], f"c-{n}") for n, cid in enumerate(_ids(3000, seed=2)[:1000])]
+    index.put_connections(conns)
+    assert index.opportunity(opps[17][0]) == "c-17"
+    assert index.connection(conns[5][0]) == (opps[5][0], "c-5")
+    legacy = _ids(1, seed=3)[0]  # one entity per opportunity, as an earlier version wrote it
+    tables.crmindex.upsert({"PartitionKey": "o" + legacy[:1], "RowKey": legacy, "parent_contact": "c-old"})
+    assert index.opportunity(legacy) == "c-old"
+    index.delete_opportunities([opps[17][0], legacy])
+    assert index.opportunity(opps[17][0]) is None
+    assert index.opportunity(legacy) is None
+    assert index.opportunity(opps[18][0]) == "c-18"
