@@ -33,6 +33,8 @@ __all__ = ["PackedPages", "PageFullError"]
 _PART_BYTES = 64_000  # a binary property holds 64 KiB
 _MAX_PARTS = 10  # both documents together: 640,000 bytes, 853,334 as base64, under the 1 MiB entity limit
 _ATTEMPTS = 16  # conditional writes repeated after a conflict with another writer
+_POINT_READS = 4  # pages of one partition read one by one; more: one query for the partition
+_TRANSACTION_BYTES = 3_000_000
 
 Record = dict[str, Any]
 
@@ -165,16 +167,77 @@ class PackedPages:
 
     def update_many(self, changes: Mapping[str, Callable[[dict[str, Record]], None]], *,
                     fresh: bool = False) -> int:
-        """``update`` for several pages in parallel; returns pages written."""
+        """``update`` for several pages: per partition, its pages are read (point reads for a few, one
+        query for more; none when ``fresh``), changed, and written in entity-group transactions
+        conditional on each page's ETag (create for a new page). A transaction whose condition fails
+        (another writer, or a page a ``fresh`` run did not expect) is redone page by page with
+        ``update``. Partitions run in parallel. Returns pages written."""
         if not changes:
             return 0
-        items = sorted(changes.items())
+        by_partition: dict[str, list[str]] = {}
+        for page in sorted(changes):
+            by_partition.setdefault(self._keys(page)[0], []).append(page)
 
-        def one(item: tuple[str, Callable[[dict[str, Record]], None]]) -> int:
-            return self.update(item[0], item[1], fresh=fresh)
+        def one(item: tuple[str, list[str]]) -> int:
+            return self._update_partition(item[0], item[1], changes, fresh)
 
+        items = sorted(by_partition.items())
         if len(items) == 1:
             return one(items[0])
         workers = min(self.workers, len(items))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pages") as pool:
             return sum(pool.map(one, items))
+
+    def _current(self, partition: str, pages: list[str],
+                 fresh: bool) -> dict[str, tuple[dict[str, Record], str]]:
+        if fresh:
+            return {}
+        if len(pages) <= _POINT_READS:
+            found = ((page, self.read(page)) for page in pages)
+            return {page: (records, etag) for page, (records, etag) in found if etag is not None}
+        wanted = {self._keys(page)[1]: page for page in pages}
+        return {wanted[e["RowKey"]]: (self._records(e, details=True), e["etag"])
+                for e in self.store.partition(partition) if e.get("RowKey") in wanted}
+
+    def _update_partition(self, partition: str, pages: list[str],
+                          changes: Mapping[str, Callable[[dict[str, Record]], None]], fresh: bool) -> int:
+        current = self._current(partition, pages, fresh)
+        operations: list[tuple[str, dict[str, Any], str | None]] = []
+        for page in pages:
+            records, etag = current.get(page, ({}, None))
+            before = json.dumps(records, sort_keys=True) if etag is not None else None
+            changes[page](records)
+            if etag is not None and json.dumps(records, sort_keys=True) == before:
+                continue
+            if not records:
+                if etag is not None:
+                    keys = {"PartitionKey": partition, "RowKey": self._keys(page)[1]}
+                    operations.append(("delete", keys, etag))
+                continue
+            operations.append(("create" if etag is None else "update", self._entity(page, records), etag))
+        written = 0
+        for group in _transactions(operations):
+            if self.store.conditional_transaction(group):
+                written += len(group)
+                continue
+            for _, entity, _ in group:  # someone else wrote one of them: page by page, from what is there
+                page = str(entity["RowKey"])[1:]
+                written += self.update(page, changes[page])
+        return written
+
+
+def _transactions(operations: list[tuple[str, dict[str, Any], str | None]]
+                  ) -> Iterator[list[tuple[str, dict[str, Any], str | None]]]:
+    """At most 100 operations and about 3 MB (base64 of the parts) per transaction (limit: 4 MiB)."""
+    group: list[tuple[str, dict[str, Any], str | None]] = []
+    size = 0
+    for operation in operations:
+        entity = operation[1]
+        weight = sum(len(v) for v in entity.values() if isinstance(v, bytes)) * 4 // 3 + 1024
+        if group and (len(group) == 100 or size + weight > _TRANSACTION_BYTES):
+            yield group
+            group, size = [], 0
+        group.append(operation)
+        size += weight
+    if group:
+        yield group

@@ -17,7 +17,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from functions.config import AppConfig
 
@@ -177,12 +177,12 @@ class TableStore:
             raise StaleEntityError(f"{partition_key}/{row_key} changed") from exc
 
     def partition(self, partition_key: str, *, select: list[str] | None = None) -> Iterator[dict[str, Any]]:
-        """Stream every entity of one partition (the SDK pages; nothing is held)."""
+        """Stream every entity of one partition with its ``etag`` (the SDK pages; nothing is held)."""
         validate_key(partition_key, what="PartitionKey")
         for entity in self._table.query_entities(
             "PartitionKey eq @pk", parameters={"pk": partition_key}, select=select
         ):
-            yield dict(entity)
+            yield dict(entity) | {"etag": entity.metadata["etag"]}
 
     def upsert_many(self, entities: Iterable[Mapping[str, Any]]) -> int:
         """Upsert in transactions of at most 100 operations per partition. Returns the count.
@@ -208,6 +208,31 @@ class TableStore:
         # merge-upserts only: repeating the transaction after a reset connection gives the same entities
         _repeating()(self._table.submit_transaction, list(operations))
         return len(operations)
+
+    def conditional_transaction(self, operations: list[tuple[str, Mapping[str, Any], str | None]]) -> bool:
+        """One entity-group transaction of ``(kind, entity, etag)``: ``create`` (must not exist),
+        ``update`` (replace, must still have ``etag``) or ``delete`` (must still have ``etag``), all in
+        one partition. True when it committed; False when any condition failed (nothing was written)
+        or its answer was lost (the caller reads and decides again: the operations are not repeated,
+        since a repeat of an applied one fails its condition anyway)."""
+        ops: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        for kind, entity, etag in operations:
+            checked = self._checked(entity)
+            if kind == "create":
+                ops.append(("create", checked, {}))
+            elif kind == "update":
+                ops.append(("update", checked, {"mode": UpdateMode.REPLACE, "etag": etag,
+                                                "match_condition": MatchConditions.IfNotModified}))
+            else:
+                ops.append(("delete", checked,
+                            {"etag": etag, "match_condition": MatchConditions.IfNotModified}))
+        try:
+            self._table.submit_transaction(ops)
+        except TableTransactionError:
+            return False
+        except ServiceResponseError:
+            return False
+        return True
 
     @staticmethod
     def _checked(entity: Mapping[str, Any]) -> dict[str, Any]:

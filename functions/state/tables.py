@@ -73,6 +73,10 @@ class CountingStore:
                 self._count("query")
             yield dict(entity)
 
+    def conditional_transaction(self, operations: list[tuple[str, Mapping[str, Any], str | None]]) -> bool:
+        self._count("transaction")
+        return self.store.conditional_transaction(operations)
+
     def upsert_many(self, entities: Iterable[Mapping[str, Any]], *, workers: int = 8) -> int:
         """Upsert in 100-operation transactions per partition, partitions in parallel."""
         groups: dict[str, list[Mapping[str, Any]]] = {}

@@ -153,3 +153,19 @@ def test_crm_index_is_packed_and_reads_entries_of_an_earlier_version(tables: Sca
     assert index.opportunity(opps[17][0]) is None
     assert index.opportunity(legacy) is None
     assert index.opportunity(opps[18][0]) == "c-18"
+
+
+def test_a_transaction_whose_condition_fails_is_redone_page_by_page(tables: ScanTables) -> None:
+    pages = PackedPages(tables.crmindex)
+    pages.update("cd01", lambda records: records.update({"old": {"v": 1}}))
+    changes = {f"cd{n:02x}": (lambda records, n=n: records.update({f"new{n}": {"v": n}})) for n in range(8)}
+
+    # ``fresh`` says no page exists, but cd01 does: its partition's create fails as a whole
+    written = pages.update_many(changes, fresh=True)
+
+    assert written == 8
+    assert pages.read("cd01")[0] == {"old": {"v": 1}, "new1": {"v": 1}}  # nothing lost
+    assert pages.read("cd07")[0] == {"new7": {"v": 7}}
+    ops = sum(tables.ops.values())
+    assert pages.update_many({"cd02": lambda records: records.update({"new2": {"v": 2}})}) == 0  # no-op
+    assert sum(tables.ops.values()) == ops + 1  # read, nothing written
