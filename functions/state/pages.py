@@ -94,16 +94,28 @@ class PackedPages:
         return self._records(entity, details=details), entity["etag"]
 
     def read_many(self, pages: Iterable[str], *, details: bool = True) -> dict[str, dict[str, Record]]:
-        """Several pages at once (parallel point reads); missing pages are absent."""
-        wanted = sorted(set(pages))
-        if not wanted:
+        """Several pages at once, missing ones absent: per partition point reads for a few pages, one
+        query (only the compact part unless ``details``) for more; partitions in parallel."""
+        by_partition: dict[str, list[str]] = {}
+        for page in sorted(set(pages)):
+            by_partition.setdefault(self._keys(page)[0], []).append(page)
+        if not by_partition:
             return {}
 
-        def one(page: str) -> tuple[str, dict[str, Record]]:
-            return page, self.read(page, details=details)[0]
+        def one(item: tuple[str, list[str]]) -> dict[str, dict[str, Record]]:
+            partition, wanted = item
+            if len(wanted) <= _POINT_READS:
+                return {page: records for page in wanted if (records := self.read(page, details=details)[0])}
+            rows = {self._keys(page)[1]: page for page in wanted}
+            select = None if details else ["RowKey", *(f"c{i:02d}" for i in range(_MAX_PARTS))]
+            return {rows[e["RowKey"]]: self._records(e, details=details)
+                    for e in self.store.partition(partition, select=select) if e.get("RowKey") in rows}
 
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(wanted))) as pool:
-            return {page: records for page, records in pool.map(one, wanted) if records}
+        out: dict[str, dict[str, Record]] = {}
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(by_partition))) as pool:
+            for found in pool.map(one, sorted(by_partition.items())):
+                out.update(found)
+        return out
 
     def iter_partition(self, partition: str, *, details: bool = False) -> Iterator[tuple[str, Record]]:
         """Every record of the pages in one partition (``details`` False: the compact part only)."""

@@ -169,3 +169,18 @@ def test_a_transaction_whose_condition_fails_is_redone_page_by_page(tables: Scan
     ops = sum(tables.ops.values())
     assert pages.update_many({"cd02": lambda records: records.update({"new2": {"v": 2}})}) == 0  # no-op
     assert sum(tables.ops.values()) == ops + 1  # read, nothing written
+
+
+def test_many_pages_of_one_partition_are_read_with_one_query(tables: ScanTables) -> None:
+    states = ContactStates(tables.contacts)
+    states.size_for(1_000_000)  # 4-hex pages: 256 in each partition
+    ids = [f"ab{n:02x}{m:04x}-0000-4000-8000-000000000000" for n in range(40) for m in range(3)]
+    states.put_many(ContactState(cid, in_scope=True, evidence='{"big": 1}') for cid in ids)
+    before = dict(tables.ops)
+
+    got = states.get_many(ids[::2])
+
+    assert set(got) == set(ids[::2])
+    assert all(s.evidence == "" for s in got.values())  # compact part only
+    spent = {k: v - before.get(k, 0) for k, v in tables.ops.items() if v != before.get(k, 0)}
+    assert spent == {"query": 1}
