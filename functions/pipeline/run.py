@@ -37,7 +37,7 @@ from functions.pipeline.hashing import (
 from functions.pipeline.plan import next_refresh, reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
 from functions.pipeline.spool import PairSpool, PlanSpool, StateSpool
-from functions.pipeline.validate import Batch, BatchItem, ItemResult, validate_batch
+from functions.pipeline.validate import Batch, BatchItem, ItemResult, lookup_key_hash, validate_batch
 from functions.pipeline.writeback import decide_write
 from functions.profiles import ProfileCatalog, ProfileSource, ProfileSourceAuthError
 from functions.state.contacts import ContactState, ContactStates
@@ -253,6 +253,7 @@ class _Planned:
     account_hash: str
     opp_linked: bool
     state: ContactState | None
+    known_profile_id: str | None = None  # decided again on this profile, without a look-up
 
     @property
     def entering(self) -> bool:
@@ -451,6 +452,7 @@ class _Run:
         self.profile_hashes: dict[str, str] | None = None
         self.profile_count: int | None = None
         self.profile_version: str | None = None
+        self.profile_file_unchanged = False  # a file source whose version is the last run's
         self.checkpoint: dict[str, Any] = {}
 
     def close(self) -> None:
@@ -594,6 +596,7 @@ class _Run:
         if digests and count and self.profile_version == self.checkpoint.get("profile_version"):
             self.profile_count = count
             self.summary.profile_file = {"unchanged_since_last_run": True, "profiles": count}
+            self.profile_file_unchanged = True
             return None, digests
         hashes = dict(self.source.profile_hashes())
         self.profile_count = len(hashes)
@@ -856,7 +859,19 @@ class _Run:
             return
         last_checked = (state.checked_at or "") if state is not None else ""
         self.plan.add(cid, last_checked, reason,
-                      _Planned(contact, account, reason, c_hash, a_hash, opp_linked, state))
+                      _Planned(contact, account, reason, c_hash, a_hash, opp_linked, state,
+                               self._known_profile(contact, account, reason, state)))
+
+    def _known_profile(self, contact: CrmContact, account: AccountInfo | None, reason: str,
+                       state: ContactState | None) -> str | None:
+        """The profile a changed contact can be decided on again without a look-up: only a change that
+        leaves every look-up key as it was (a new job title, a phone), on a day the profile file is
+        the version the last run read (a look-up could find nothing else), for a matched profile."""
+        if (reason != "contact_changed" or state is None or not state.profile_id or not state.lookup_hash
+                or not self.profile_file_unchanged):
+            return None
+        item = BatchItem.of(contact, account, reason)
+        return state.profile_id if lookup_key_hash(item, self.matching) == state.lookup_hash else None
 
     def _update_facts(self, state: ContactState) -> None:
         """Stage a scope-facts-only update; sent in chunks while reading, so they never pile up."""
@@ -919,7 +934,7 @@ class _Run:
             t = time.monotonic()
             try:
                 batch = Batch(self.summary.run_id, index, self.today.isoformat(), tuple(
-                    BatchItem.of(p.contact, p.account, p.reason) for p in chunk))
+                    BatchItem.of(p.contact, p.account, p.reason, p.known_profile_id) for p in chunk))
                 results = validate_batch(batch, self.source, matching=self.matching)
             except ProfileSourceAuthError as exc:
                 self.summary.notes.append(f"profile source refused look-ups, stopped: {exc}")
@@ -976,6 +991,8 @@ class _Run:
         entering = p.entering  # before the state below is marked in scope
         if result.looked_up:
             self.c["looked_up"] += 1
+        elif p.known_profile_id and result.profile_id == p.known_profile_id:
+            self.c["decided_on_known_profile"] += 1
         if result.outcome is None:
             self.c["skipped"] += 1
             self.c["errors"] += 1
@@ -998,6 +1015,7 @@ class _Run:
         state.account_id = p.contact.record.account_id
         state.profile_id, state.profile_hash = result.profile_id, result.profile_hash
         state.outcome, state.rule = result.outcome.value, result.rule
+        state.lookup_hash = result.lookup_hash
         state.evidence = json.dumps(result.evidence, sort_keys=True, default=str)
         state.current_employer = result.current_employer
         state.checked_at = self.now.isoformat(timespec="seconds")

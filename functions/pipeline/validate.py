@@ -7,6 +7,7 @@ so the scale-out can put batches on a Storage queue without changing them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from functions.matching.employer import other_names
 from functions.matching.records import AccountRecord, ContactRecord, Outcome
 from functions.pipeline.hashing import record_dict
 from functions.profiles import (
+    ProfileCatalog,
     ProfileQuery,
     ProfileSource,
     ProfileSourceAuthError,
@@ -41,17 +43,22 @@ class BatchItem:
     reason: str
     flag_value: int | None
     employer_value: str | None
+    #: the profile the last verdict matched, when the contact's look-up keys are the same as then and
+    #: the profile source has not changed: decided again on it without a look-up
+    known_profile_id: str | None = None
 
     @property
     def contact_id(self) -> str:
         return str(self.contact["contact_id"])
 
     @classmethod
-    def of(cls, contact: CrmContact, account: AccountInfo | None, reason: str) -> BatchItem:
+    def of(cls, contact: CrmContact, account: AccountInfo | None, reason: str,
+           known_profile_id: str | None = None) -> BatchItem:
         """The item for a contact and its account as the scan read them."""
         return cls(contact=record_dict(contact.record),
                    account=record_dict(account.record) if account is not None else None,
-                   reason=reason, flag_value=contact.flag_value, employer_value=contact.employer_value)
+                   reason=reason, flag_value=contact.flag_value, employer_value=contact.employer_value,
+                   known_profile_id=known_profile_id)
 
     def contact_record(self) -> ContactRecord:
         data = dict(self.contact)
@@ -95,6 +102,7 @@ class ItemResult:
     profile_hash: str = ""
     looked_up: bool = False
     skipped: str | None = None  # reason when no verdict could be reached (retried next run)
+    lookup_hash: str = ""  # of the look-up keys the verdict was reached with (``lookup_key_hash``)
 
 
 def _query(item: BatchItem, matching: MatchingConfig) -> ProfileQuery:
@@ -114,6 +122,14 @@ def _query(item: BatchItem, matching: MatchingConfig) -> ProfileQuery:
     )
 
 
+def lookup_key_hash(item: BatchItem, matching: MatchingConfig = DEFAULT) -> str:
+    """A digest of everything the profile look-up is asked with (URL, e-mails, names, the account's
+    names and website): equal digests mean a look-up would be asked the same question."""
+    query = _query(item, matching)
+    keys = {k: v for k, v in asdict(query).items() if k != "contact_id"}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True, default=list).encode()).hexdigest()
+
+
 def validate_batch(
     batch: Batch, source: ProfileSource, *, matching: MatchingConfig = DEFAULT
 ) -> list[ItemResult]:
@@ -123,13 +139,20 @@ def validate_batch(
     today = date.fromisoformat(batch.today)
     bad: dict[str, str] = {}  # contact id -> skip reason, for items that cannot even be queried
     queries = []
+    known: dict[str, _Known] = {}  # decided on the profile the last verdict matched: no look-up
     for item in batch.items:
+        if item.known_profile_id and isinstance(source, ProfileCatalog):
+            profile = source.profile_by_id(item.known_profile_id)
+            if profile is not None:
+                known[_item_id(item)] = _Known(profile)
+                continue
         try:
             queries.append(_query(item, matching))
         except Exception as exc:  # a malformed record must not sink the batch
             bad[_item_id(item)] = _bad_record(exc)
     try:
-        answers = source.lookup_results(queries)  # ProfileSource declares it: answers with reasons
+        answers = source.lookup_results(queries) if queries else {}  # answers with reasons
+        answers = {**answers, **known}
     except ProfileSourceAuthError:
         raise
     except ProfileSourceError as exc:
@@ -167,6 +190,7 @@ def _decide_item(item: BatchItem, answers: Any, today: date, matching: MatchingC
         return ItemResult(item.contact_id, looked_up=True,
                           skipped=f"lookup_error: {getattr(answer, 'detail', '')}"[:200])
     profile = getattr(answer, "profile", None)
+    looked_up = not isinstance(answer, _Known)
     verdict = decide(item.contact_record(), item.account_record(), profile, today=today, config=matching)
     evidence = dict(verdict.evidence)
     evidence.setdefault("lookup", {"status": status, "detail": getattr(answer, "detail", "")})
@@ -178,5 +202,15 @@ def _decide_item(item: BatchItem, answers: Any, today: date, matching: MatchingC
         current_employer=verdict.current_employer,
         profile_id=profile.profile_id if profile else None,
         profile_hash=(profile.content_hash or profile_content_hash(profile)) if profile else "",
-        looked_up=True,
+        looked_up=looked_up,
+        lookup_hash=lookup_key_hash(item, matching),
     )
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The answer for a contact decided on its known profile."""
+
+    profile: Any
+    status: str = "matched"
+    detail: str = "known profile: look-up keys unchanged"

@@ -210,6 +210,11 @@ class ProfileCatalog(Protocol):
         """Every profile, with ``content_hash`` filled."""
         ...
 
+    def profile_by_id(self, profile_id: str) -> Profile | None:
+        """The profile with this id as the source holds it now (None when it is gone): a contact
+        whose look-up keys did not change is decided again on it, without a look-up."""
+        ...
+
 
 # --------------------------------------------------------------------------------------------------
 # Normalisers

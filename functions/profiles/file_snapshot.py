@@ -1433,6 +1433,12 @@ class FileSnapshotSource:
                 yield (str(pids[pid_offsets[record] : pid_offsets[record + 1]], "utf-8", "surrogatepass"),
                        content[32 * record : 32 * record + 32].hex())
 
+    def profile_by_id(self, profile_id: str) -> Profile | None:
+        """The profile with this id as the file holds it now, or None (not a look-up: no keys matched)."""
+        self.load()
+        found = [p for p in self._candidates(self._ids, "id", profile_id) if p.profile_id == profile_id]
+        return found[0] if len(found) == 1 else None
+
     def lookup(self, queries: Sequence[ProfileQuery]) -> dict[str, Profile | None]:
         """Contact id -> profile or None, for every query. See ``lookup_results`` for the reasons."""
         return {contact_id: result.profile for contact_id, result in self.lookup_results(queries).items()}

@@ -66,6 +66,7 @@ class ContactState:
     checked_at: str | None = None
     next_refresh: str | None = None  # ISO date
     reason: str | None = None  # why it was last validated
+    lookup_hash: str = ""  # digest of the look-up keys of the last verdict (pipeline.validate)
     last_run_id: str | None = None
 
     def to_record(self) -> dict[str, Any]:
@@ -88,7 +89,7 @@ DETAIL_FIELDS = ("evidence", "rule", "current_employer", "reason", "last_run_id"
 FACT_FIELDS = ("in_scope", "active", "owner_id", "account_owner_id", "opp_linked")
 #: what planning compares: everything but the verdict's details
 COMPACT_FIELDS = (*FACT_FIELDS, "account_id", "contact_hash", "account_hash", "profile_id", "profile_hash",
-                  "value_written", "flag_value", "checked_at", "next_refresh")
+                  "value_written", "flag_value", "checked_at", "next_refresh", "lookup_hash")
 
 
 class ContactStates:

@@ -80,3 +80,49 @@ def test_full_re_read_keeps_the_verdicts_it_does_not_redo(world: ScanWorld) -> N
         assert new is not None
         assert (new.evidence, new.rule, new.outcome, new.checked_at) == (
             old.evidence, old.rule, old.outcome, old.checked_at)
+
+
+def _matched_stayer(world: ScanWorld) -> str:
+    states = ContactStates(_tables(world).contacts)
+    return next(s.contact_id for s in sorted(states.iter_all(), key=lambda s: s.contact_id)
+                if s.outcome == "still_there" and s.profile_id and s.lookup_hash)
+
+
+def test_a_change_that_keeps_the_look_up_keys_is_decided_on_the_known_profile(world: ScanWorld) -> None:
+    world.scan()
+    stayer = _matched_stayer(world)
+    world.emulator.store.update("contacts", stayer, {"jobtitle": "Head of Everything"})
+
+    summary = world.scan()
+
+    assert dict(summary.planned) == {"contact_changed": 1}
+    assert summary.counters["looked_up"] == 0
+    assert summary.counters["decided_on_known_profile"] == 1
+    assert summary.counters["still_there"] == 1
+    state = ContactStates(_tables(world).contacts).get(stayer)
+    assert '"known profile: look-up keys unchanged"' in state.evidence
+
+    world.emulator.store.update("contacts", stayer, {"emailaddress1": "someone.else@example.org"})  # a key
+    again = world.scan()
+    assert again.counters["looked_up"] == 1
+    assert again.counters["decided_on_known_profile"] == 0
+
+
+def test_after_the_profile_file_changed_a_changed_contact_is_looked_up_again(world: ScanWorld) -> None:
+    world.scan()
+    stayer = _matched_stayer(world)
+    world.profile_path.write_text(world.profile_path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    world.emulator.store.update("contacts", stayer, {"jobtitle": "Head of Everything"})
+
+    summary = world.scan()
+
+    assert summary.counters["looked_up"] == 1  # the file is another version: a look-up might differ
+    assert summary.counters["decided_on_known_profile"] == 0
+
+
+def test_an_unchanged_profile_file_is_not_read_again(world: ScanWorld) -> None:
+    first = world.scan()
+    assert first.profile_file.get("profiles_loaded")
+    second = world.scan()
+    assert second.profile_file == {"unchanged_since_last_run": True,
+                                   "profiles": first.profile_file["profiles_loaded"]}

@@ -304,7 +304,8 @@ def test_a_flag_a_person_set_is_never_removed(world: ScanWorld) -> None:
     world.emulator.store.update("contacts", stayer, {"dval_nolongeratcompany": NOT_AT_COMPANY})
     world.emulator.store.update("contacts", stayer, {"jobtitle": "Head of Everything"})  # a change
     summary = world.scan()
-    assert summary.counters["looked_up"] == 1
+    assert dict(summary.planned) == {"contact_changed": 1}
+    assert summary.counters["looked_up"] + summary.counters["decided_on_known_profile"] == 1
     assert summary.counters["still_there"] == 1
     assert summary.counters["unflagged"] == 0
     assert world.flag(stayer) == NOT_AT_COMPANY

@@ -56,3 +56,28 @@ def test_source_failure_skips_the_batch_and_auth_errors_stop_the_run() -> None:
     assert all(r.outcome is None and r.skipped.startswith("profile_source_error") for r in unavailable)
     with pytest.raises(ProfileSourceAuthError):
         validate_batch(_batch("c1"), Source(error=ProfileSourceAuthError("no credits", status=402)))
+
+
+def test_a_known_profile_is_used_without_a_look_up_and_a_gone_one_is_looked_up(tmp_path) -> None:
+    import json
+
+    from functions.profiles import FileSnapshotSource
+
+    path = tmp_path / "profiles.jsonl"
+    path.write_text(json.dumps({
+        "profile_id": "p-1", "full_name": "Ada Byron", "emails": ["c1@contoso.com"],
+        "positions": [{"company_name": "Contoso", "title": "Engineer", "start_date": "2020-01",
+                       "is_primary": True}]}) + "\n", encoding="utf-8")
+    source = FileSnapshotSource(str(path))
+    base = _batch("c1", "c2").items
+    batch = Batch("run", 0, "2026-03-01", (
+        BatchItem(**{**base[0].__dict__, "known_profile_id": "p-1"}),
+        BatchItem(**{**base[1].__dict__, "known_profile_id": "p-gone"}),
+    ))
+    results = {r.contact_id: r for r in validate_batch(batch, source)}
+    assert results["c1"].looked_up is False
+    assert results["c1"].profile_id == "p-1"
+    assert results["c1"].evidence["lookup"]["detail"] == "known profile: look-up keys unchanged"
+    assert results["c2"].looked_up is True  # its profile left the file: asked again
+    assert len(results["c1"].lookup_hash) == 64
+    assert results["c1"].lookup_hash != results["c2"].lookup_hash  # other e-mail, other look-up keys
