@@ -34,7 +34,7 @@ def _connect(directory: str | None, name: str) -> tuple[sqlite3.Connection, str]
     # a scratch file: nothing to recover after a crash, so no journal and no fsync
     connection.execute("PRAGMA journal_mode=OFF")
     connection.execute("PRAGMA synchronous=OFF")
-    connection.execute("PRAGMA cache_size=-16000")  # 16 MB page cache, then disk
+    connection.execute("PRAGMA cache_size=-4000")  # 4 MB page cache each, then disk
     connection.execute("PRAGMA temp_store=FILE")
     return connection, path
 
