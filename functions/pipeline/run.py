@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -36,7 +35,7 @@ from functions.pipeline.hashing import (
 )
 from functions.pipeline.plan import next_refresh, reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
-from functions.pipeline.spool import PairSpool, PlanSpool, StateSpool
+from functions.pipeline.spool import PairSpool, PlanSpool, StateSpool, run_directory
 from functions.pipeline.validate import Batch, BatchItem, ItemResult, lookup_key_hash, validate_batch
 from functions.pipeline.writeback import decide_write
 from functions.profiles import ProfileCatalog, ProfileSource, ProfileSourceAuthError
@@ -433,7 +432,7 @@ class _Run:
         self.state_updates: list[ContactState] = []  # scope facts only (no validation)
         self.deleted: set[str] = set()
         # the run's scratch space on local disk: planned work and, on a full read, the stored states
-        self.workdir = tempfile.mkdtemp(prefix="dval-run-")
+        self.workdir = run_directory()
         self.plan = PlanSpool(self.workdir)
         self.pairs = PairSpool(ProfileIndex.page_of, self.workdir)  # written once, at the end
         self.pending: dict[str, dict[str, Any]] = {}

@@ -17,14 +17,32 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["PlanSpool", "StateSpool"]
+__all__ = ["PairSpool", "PlanSpool", "StateSpool", "run_directory"]
 
 _INSERT_CHUNK = 2000
+_RUN_DIR_PREFIX = "dval-run-"
+_ABANDONED_AFTER_SECONDS = 24 * 3600  # longer than any run: the host's timeout is hours at most
+
+
+def run_directory(parent: str | None = None) -> str:
+    """A new scratch directory for one run, after removing those of runs that were killed before they
+    could remove their own (older than a day)."""
+    parent = parent or tempfile.gettempdir()
+    cutoff = time.time() - _ABANDONED_AFTER_SECONDS
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(parent):
+            if entry.name.startswith(_RUN_DIR_PREFIX) and entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        shutil.rmtree(entry.path, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=_RUN_DIR_PREFIX, dir=parent)
 
 
 def _connect(directory: str | None, name: str) -> tuple[sqlite3.Connection, str]:

@@ -39,9 +39,11 @@ import logging
 import mmap
 import os
 import secrets
+import shutil
 import stat
 import struct
 import sys
+import tempfile
 import threading
 import time
 import zlib
@@ -508,6 +510,9 @@ def _name_company_keys(names: frozenset[tuple[str, str]], companies: Iterable[st
     return {f"{surname}|{given[0]}|{company}" for given, surname in names for company in companies}
 
 
+_FREEZE_CHUNK = 65536  # key pairs moved into the sort buckets at a time
+
+
 class _KeyColumn:
     """(64-bit key hash, record number) pairs; appended while loading, then sorted for bisect. Opened
     from a cache file, both are ``memoryview``s over the mapping (``bisect`` and indexing work alike)."""
@@ -522,14 +527,22 @@ class _KeyColumn:
 
     def freeze(self, dead: set[int]) -> None:
         """Sort by hash, dropping dead records. Sorted bucket by bucket (top 8 bits of the hash), so
-        the transient Python ints of the sort are 1/256 of the column at a time."""
+        the transient Python ints of the sort are 1/256 of the column at a time. The pairs move into the
+        buckets a chunk at a time from the end of the column, which shrinks as they grow, and out of
+        each bucket as it is sorted: the column is never held twice (12 bytes per key, plus a chunk)."""
+        hashes, records = self.hashes, self.records
+        assert isinstance(hashes, array)  # a column is frozen while building, never when mapped
+        assert isinstance(records, array)
+        self.hashes, self.records = array("Q"), array("I")
         buckets_h = [array("Q") for _ in range(256)]
         buckets_r = [array("I") for _ in range(256)]
-        for key_hash, record in zip(self.hashes, self.records, strict=True):
-            if not dead or record not in dead:
-                buckets_h[key_hash >> 56].append(key_hash)
-                buckets_r[key_hash >> 56].append(record)
-        self.hashes, self.records = array("Q"), array("I")
+        while hashes:
+            start = max(0, len(hashes) - _FREEZE_CHUNK)
+            for key_hash, record in zip(hashes[start:], records[start:], strict=True):
+                if not dead or record not in dead:
+                    buckets_h[key_hash >> 56].append(key_hash)
+                    buckets_r[key_hash >> 56].append(record)
+            del hashes[start:], records[start:]
         for b in range(256):
             combined = sorted((h << 32) | r for h, r in zip(buckets_h[b], buckets_r[b], strict=True))
             buckets_h[b], buckets_r[b] = array("Q"), array("I")
@@ -586,6 +599,7 @@ _SETTLE_SECONDS = 2.0
 #: A temp file this old is left over from a builder that died; it is removed when the next one writes.
 _ORPHAN_SECONDS = 3600.0
 _COLUMNS = ("ids", "urls", "emails", "names")
+_WRITE_BUFFER = 1024 * 1024
 
 
 @cache
@@ -641,6 +655,121 @@ class _CachePlan:
     key: str  # identity written into the file and checked on open
     version: str  # the file's version() when the load began
     settled: bool  # False: too fresh to trust its version (see _SETTLE_SECONDS)
+
+
+class _CacheWriteError(Exception):
+    """Writing the cache file failed while the index was streamed into it (disk full, I/O error)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class _StreamedIndex:
+    """The cache file of a build, written while the snapshot is parsed, so that the build never holds
+    the records in memory.
+
+    The temp file (``<cache name>.tmp.<pid>.<random>``, owner only) starts with room for the header;
+    each record's deflated bytes go straight after it, into the data section (the first one of the
+    layout), as the rows are parsed. Profile ids and content hashes, also one per record but sections
+    further on, go into two anonymous scratch files in the same directory (deleted when closed). The
+    builder keeps only what must be sorted or is needed to finish (record offsets, line numbers, the
+    key columns); ``finish`` then appends the other sections in the layout's order - the scratch files
+    copied into place - and writes the header, giving the same file ``INDEX_FORMAT`` describes.
+    Every ``OSError`` of this file is raised as ``_CacheWriteError`` (never as a read error of the
+    snapshot)."""
+
+    def __init__(self, path: Path) -> None:
+        self.tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(self.tmp, flags, 0o600)  # personal data: owner only
+        self._files: list[IO[bytes]] = []
+        try:
+            self.out: IO[bytes] = os.fdopen(fd, "wb", buffering=_WRITE_BUFFER)
+            self._files.append(self.out)
+            self.out.write(bytes(_HEADER_SIZE))
+            # mkstemp-style 0600 files, unlinked at once (O_TMPFILE where there is one).
+            self.pids: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - closed by close()
+                dir=path.parent, buffering=_WRITE_BUFFER)
+            self._files.append(self.pids)
+            self.content: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - closed by close()
+                dir=path.parent, buffering=_WRITE_BUFFER)
+            self._files.append(self.content)
+        except BaseException:
+            if not self._files:
+                os.close(fd)
+            self.discard()
+            raise
+
+    def add(self, blob: bytes, pid: bytes, content: bytes) -> None:
+        try:
+            self._put(blob, pid, content)
+        except OSError as exc:
+            raise _CacheWriteError(exc) from None
+
+    def _put(self, blob: bytes, pid: bytes, content: bytes) -> None:
+        self.out.write(blob)
+        self.pids.write(pid)
+        self.content.write(content)
+
+    def pid(self, start: int, end: int) -> bytes:
+        """Bytes ``start:end`` of the profile ids written so far (duplicates are resolved with these)."""
+        try:
+            self.pids.flush()
+            self.pids.seek(start)
+            raw = self.pids.read(end - start)
+            self.pids.seek(0, os.SEEK_END)
+        except OSError as exc:
+            raise _CacheWriteError(exc) from None
+        if len(raw) != end - start:
+            raise _CacheWriteError(OSError(f"scratch file short by {end - start - len(raw)} bytes"))
+        return raw
+
+    def finish(self, data_bytes: int, parts: Sequence[Any], meta: bytes, count: int, sync: bool) -> None:
+        """Write the sections after the data (``parts``, in ``_SECTIONS`` order from ``offsets`` on, each
+        a buffer or one of the scratch files) and then the header; fsync when ``sync``; close. Raises
+        ``OSError``."""
+        out = self.out
+        position, table = _HEADER_SIZE, [_HEADER_SIZE, data_bytes]
+        position += data_bytes
+        out.write(bytes(-position % 8))
+        position += -position % 8
+        for part in parts:
+            if part is self.pids or part is self.content:
+                part.flush()
+                size = part.seek(0, os.SEEK_END)
+                part.seek(0)
+                shutil.copyfileobj(part, out, _WRITE_BUFFER)
+            else:
+                with memoryview(part) as view, view.cast("B") as raw:
+                    out.write(raw)
+                    size = raw.nbytes
+            table += [position, size]
+            position += size
+            out.write(bytes(-position % 8))
+            position += -position % 8
+        if out.tell() != position:
+            raise OSError(f"cache file is {out.tell()} bytes, its sections end at {position}")
+        header = _HEADER.pack(_MAGIC, INDEX_FORMAT, _BYTE_ORDER, position, count, *table)
+        out.seek(0)
+        out.write(header + hashlib.sha256(header + meta).digest())
+        out.flush()
+        if sync:
+            os.fsync(out.fileno())
+        self.close()
+
+    def close(self) -> None:
+        """Close the files (the scratch files disappear); the temp file stays."""
+        files, self._files = self._files, []
+        for file in files:
+            with contextlib.suppress(OSError):
+                file.close()
+
+    def discard(self) -> None:
+        """Close everything and delete the temp file (best effort: this never raises)."""
+        self.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -779,6 +908,7 @@ class FileSnapshotSource:
         self._content: bytearray | memoryview = bytearray()  # sha256 content hash, 32 bytes per record
         self._lines = array("I")  # line of each record, for duplicate reports (build only)
         self._dead: set[int] = set()
+        self._sink: _StreamedIndex | None = None  # while a build streams into the cache file
         self._ids = _KeyColumn()
         self._urls = _KeyColumn()
         self._emails = _KeyColumn()
@@ -966,23 +1096,24 @@ class FileSnapshotSource:
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
         return _CachePlan(self._index_dir / f"{stem}-{digest}.idx", key, version, settled)
 
-    def _map_index(self, plan: _CachePlan) -> SnapshotStats | None:
-        """Map ``plan.path`` and make it this source's index; its stats, or None when it is missing or
-        not a valid index for this key (then nothing changed)."""
+    def _map_index(self, plan: _CachePlan, path: Path | None = None) -> SnapshotStats | None:
+        """Map ``plan.path`` (or ``path``) and make it this source's index; its stats, or None when it is
+        missing or not a valid index for this key (then nothing changed)."""
+        path = plan.path if path is None else path
         try:
-            fd = os.open(plan.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
         except FileNotFoundError:
             return None
         except OSError as exc:
-            log.warning("profile index cache %s unreadable (%s): rebuilding", plan.path, exc.strerror)
+            log.warning("profile index cache %s unreadable (%s): rebuilding", path, exc.strerror)
             return None
         try:
             info = os.fstat(fd)
             if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
-                log.warning("profile index cache %s ignored: not owned by this user", plan.path)
+                log.warning("profile index cache %s ignored: not owned by this user", path)
                 return None
             if info.st_size < _HEADER_SIZE:
-                log.warning("profile index cache %s ignored: truncated; rebuilding", plan.path)
+                log.warning("profile index cache %s ignored: truncated; rebuilding", path)
                 return None
             mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
             if hasattr(mmap, "MADV_RANDOM"):
@@ -990,7 +1121,7 @@ class FileSnapshotSource:
                 # read-ahead would pull whole neighbouring windows into every process's RSS.
                 mapping.madvise(mmap.MADV_RANDOM)
         except OSError as exc:
-            log.warning("profile index cache %s unreadable (%s): rebuilding", plan.path, exc.strerror)
+            log.warning("profile index cache %s unreadable (%s): rebuilding", path, exc.strerror)
             return None
         finally:
             os.close(fd)
@@ -999,7 +1130,7 @@ class FileSnapshotSource:
         try:
             stats = self._adopt(mapping, base, views, plan.key, info.st_size)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError, struct.error) as exc:
-            log.warning("profile index cache %s ignored (%s): rebuilding", plan.path, exc)
+            log.warning("profile index cache %s ignored (%s): rebuilding", path, exc)
             for view in reversed(views):
                 view.release()
             mapping.close()
@@ -1066,72 +1197,89 @@ class FileSnapshotSource:
         self.stats = stats
         return stats
 
-    def _store(self, plan: _CachePlan) -> None:
-        """Write the index just built to the cache and switch to the mapped copy; never raises."""
-        if plan.settled:
+    def _writer(self, plan: _CachePlan) -> _StreamedIndex | None:
+        """The cache file to stream this build into, or None when the index is to stay in memory: the
+        file changed moments ago (``"unsettled"``), or the directory is not usable (``"memory"``; both
+        logged). Never raises."""
+        if not plan.settled:
+            log.info("profile file %s changed moments ago: index kept in memory, cached on a later load",
+                     _display_name(self.location))
+            return None
+        try:
+            _private_dir(plan.path.parent)
+            return _StreamedIndex(plan.path)
+        except OSError as exc:
+            self._not_usable(plan, exc)
+            return None
+
+    def _not_usable(self, plan: _CachePlan, exc: OSError) -> None:
+        log.warning("profile index cache directory %s not usable (%s): the index stays in memory",
+                    plan.path.parent, exc.strerror or exc)
+
+    def _build_cached(self, plan: _CachePlan, started: float) -> None:
+        """Build the index streamed into a cache file, then make the mapped file this source's index.
+
+        Peak memory is the key columns and per-record offsets, not the records (see ``_StreamedIndex``).
+        The finished file gets its name atomically (fsync, ``os.replace``: a reader sees the old file, or
+        the new one whole; two builders of one version simply replace each other's identical file). If
+        the snapshot changed while it was read, the temp file is mapped and unlinked instead - this
+        process's index, cached by no one (``"unsettled"``). If writing fails (disk full...), the file
+        is parsed again into memory (``"memory"``): the cache never fails a run."""
+        writer = self._writer(plan)
+        if writer is None:
+            self._build()
+            self.stats.load_seconds = time.monotonic() - started
+            self.stats.index_cache = "memory" if plan.settled else "unsettled"
+            return
+        try:
+            try:
+                self._build(writer)
+            except _CacheWriteError as exc:
+                raise exc.error from None
+            self.stats.load_seconds = time.monotonic() - started
             try:
                 settled = self._identity()[1] == plan.version  # unchanged while it was read
             except ProfileSourceError:
                 settled = False
-        else:
-            settled = False
-        if not settled:
-            self.stats.index_cache = "unsettled"
-            log.info("profile file %s changed moments ago: index kept in memory, cached on a later load",
-                     _display_name(self.location))
-            return
-        try:
-            _private_dir(plan.path.parent)
-            self._write_index(plan)
+            meta = json.dumps({"key": plan.key, "stats": self.stats._cacheable()}, ensure_ascii=False,
+                              separators=(",", ":")).encode("utf-8", "surrogatepass")
+            parts: list[Any] = [self._offsets, writer.pids, self._pid_offsets, writer.content,
+                                array("I", sorted(self._dead))]
+            for column in (self._ids, self._urls, self._emails, self._names):
+                parts += [column.hashes, column.records]
+            writer.finish(self._offsets[-1], [*parts, meta], meta, len(self._offsets) - 1, settled)
+            if settled:
+                os.replace(writer.tmp, plan.path)
+                _fsync_dir(plan.path.parent)
         except OSError as exc:
-            self.stats.index_cache = "memory"
-            log.warning("profile index cache directory %s not usable (%s): the index stays in memory",
-                        plan.path.parent, exc.strerror or exc)
+            writer.discard()
+            self._not_usable(plan, exc)
+            self._rebuild_in_memory(started)
             return
-        built = self.stats
-        mapped = self._map_index(plan) is not None  # on success the heap copy is dropped
-        self.stats = built  # this process's own numbers (load_seconds of the build)
-        built.index_cache = "built" if mapped else "memory"
-        self._remove_stale(plan)
-
-    def _write_index(self, plan: _CachePlan) -> None:
-        """Write the in-memory index to ``plan.path`` atomically: a private temp file in the same
-        directory, fsync, ``os.replace``. A reader sees the old file, or the new one whole; two
-        builders of one version simply replace each other's identical file."""
-        meta = json.dumps({"key": plan.key, "stats": self.stats._cacheable()}, ensure_ascii=False,
-                          separators=(",", ":")).encode("utf-8", "surrogatepass")
-        parts: list[Any] = [self._data, self._offsets, self._pids, self._pid_offsets, self._content,
-                            array("I", sorted(self._dead))]
-        for column in (self._ids, self._urls, self._emails, self._names):
-            parts += [column.hashes, column.records]
-        parts.append(meta)
-        tmp = plan.path.with_name(f"{plan.path.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(tmp, flags, 0o600)  # personal data: owner only
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(bytes(_HEADER_SIZE))
-                position, table = _HEADER_SIZE, []
-                for part in parts:
-                    with memoryview(part) as view, view.cast("B") as raw:
-                        out.write(raw)
-                        table += [position, raw.nbytes]
-                        position += raw.nbytes
-                    padding = -position % 8
-                    out.write(bytes(padding))
-                    position += padding
-                count = len(self._offsets) - 1
-                header = _HEADER.pack(_MAGIC, INDEX_FORMAT, _BYTE_ORDER, position, count, *table)
-                out.seek(0)
-                out.write(header + hashlib.sha256(header + meta).digest())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, plan.path)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            writer.discard()
             raise
-        _fsync_dir(plan.path.parent)
+        built = self.stats
+        mapped = self._map_index(plan, plan.path if settled else writer.tmp)  # the heap copy goes here
+        if not settled:
+            writer.discard()  # the mapping keeps the unlinked file (Windows: removed as an orphan later)
+            log.info("profile file %s changed while it was read: index not cached, cached on a later load",
+                     _display_name(self.location))
+        if mapped is None:
+            log.warning("profile index cache %s could not be opened after it was built: the index stays "
+                        "in memory", plan.path)
+            self._rebuild_in_memory(started)
+            return
+        self.stats = built  # this process's own numbers (load_seconds of the build)
+        built.index_cache = "built" if settled else "unsettled"
+        if settled:
+            self._remove_stale(plan)
+
+    def _rebuild_in_memory(self, started: float) -> None:
+        self._reset()
+        self._build()
+        self.stats.load_seconds = time.monotonic() - started
+        self.stats.index_cache = "memory"
 
     def _remove_stale(self, plan: _CachePlan) -> None:
         """Best effort: delete this location's cache files for other versions (a process still using
@@ -1165,21 +1313,22 @@ class FileSnapshotSource:
             plan = self._cache_plan()
             if plan is not None and self._map_index(plan) is not None:
                 self.stats.load_seconds = time.monotonic() - started
-                self._loaded = True
+            elif plan is not None:
+                self._build_cached(plan, started)
             else:
                 self._build()
                 self.stats.load_seconds = time.monotonic() - started
-                self._loaded = True
-                if plan is not None:
-                    self._store(plan)
+            self._loaded = True
         self._log_summary()
         return self.stats
 
-    def _build(self) -> None:
-        """Parse the whole file into the in-memory index."""
+    def _build(self, sink: _StreamedIndex | None = None) -> None:
+        """Parse the whole file into the index: in memory, or with the records streamed into ``sink``
+        (whose write errors come out as ``_CacheWriteError``)."""
         from azure.core.exceptions import AzureError
 
         stream, raw = self._open()
+        self._sink = sink
         try:
             if self.format == "csv":
                 self._load_csv(stream)
@@ -1197,6 +1346,7 @@ class FileSnapshotSource:
             self._reset()
             raise
         finally:
+            self._sink = None
             stream.close()
             raw.close()
 
@@ -1331,13 +1481,19 @@ class FileSnapshotSource:
 
     def _add(self, profile: Profile, line: int) -> None:
         record = len(self._lines)
-        self._data += _encode(profile)
-        self._offsets.append(len(self._data))
-        self._lines.append(line)
-        self._pids += profile.profile_id.encode("utf-8", "surrogatepass")
-        self._pid_offsets.append(len(self._pids))
+        blob = _encode(profile)
+        pid = profile.profile_id.encode("utf-8", "surrogatepass")
         # Hashed once here and kept, so profile_hashes() and every decode read it instead of re-hashing.
-        self._content += bytes.fromhex(profile.content_hash or profile_content_hash(profile))
+        content = bytes.fromhex(profile.content_hash or profile_content_hash(profile))
+        if self._sink is None:
+            self._data += blob
+            self._pids += pid
+            self._content += content
+        else:  # streamed into the cache file being built (and its scratch files), not kept here
+            self._sink.add(blob, pid, content)
+        self._offsets.append(self._offsets[-1] + len(blob))
+        self._pid_offsets.append(self._pid_offsets[-1] + len(pid))
+        self._lines.append(line)
         self._ids.add(_key_hash("id", profile.profile_id), record)
         if profile.profile_url:
             self._urls.add(_key_hash("url", profile.profile_url), record)
@@ -1373,11 +1529,11 @@ class FileSnapshotSource:
         for column in (self._ids, self._urls, self._emails, self._names):
             column.freeze(self._dead)
         self.stats.index_bytes = (
-            len(self._data)
+            self._offsets[-1]  # the records (the data section)
             + 8 * len(self._offsets)
-            + len(self._pids)
+            + self._pid_offsets[-1]
             + 8 * len(self._pid_offsets)
-            + len(self._content)
+            + 32 * (len(self._offsets) - 1)  # content hashes
             + sum(c.nbytes() for c in (self._ids, self._urls, self._emails, self._names))
         )
 
@@ -1407,8 +1563,9 @@ class FileSnapshotSource:
                        self._content[start : start + 32].hex())
 
     def _profile_id(self, record: int) -> str:
-        return str(self._pids[self._pid_offsets[record] : self._pid_offsets[record + 1]], "utf-8",
-                   "surrogatepass")
+        start, end = self._pid_offsets[record], self._pid_offsets[record + 1]
+        raw = self._sink.pid(start, end) if self._sink is not None else self._pids[start:end]
+        return str(raw, "utf-8", "surrogatepass")
 
     # ---------------------------------------------------------------------------------- look-ups
 

@@ -81,3 +81,24 @@ def test_pairs_come_back_grouped_by_page_never_split(tmp_path) -> None:
     pages_per_chunk = [{ProfileIndex.page_of(pid, cid) for pid, cid, _ in chunk} for chunk in chunks]
     for i, pages in enumerate(pages_per_chunk):  # a page lives in exactly one chunk
         assert not pages & set().union(*pages_per_chunk[:i], *pages_per_chunk[i + 1:])
+
+
+def test_a_new_run_directory_removes_those_of_runs_killed_long_ago(tmp_path) -> None:
+    import time
+
+    from functions.pipeline.spool import run_directory
+
+    old, recent, other = tmp_path / "dval-run-old", tmp_path / "dval-run-recent", tmp_path / "unrelated"
+    for directory in (old, recent, other):
+        directory.mkdir()
+        (directory / "plan.sqlite").write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    os.utime(other, (two_days_ago, two_days_ago))
+
+    fresh = run_directory(str(tmp_path))
+
+    assert not old.exists()
+    assert recent.exists()  # may belong to a run still working
+    assert other.exists()  # not ours
+    assert os.path.isdir(fresh)
