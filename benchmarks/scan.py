@@ -204,6 +204,8 @@ def main() -> int:
                     run["state_to_matching_ratio"] = round(
                         seconds.get("state_writes", 0) / seconds["lookup_and_decide"], 2)
                 results[name] = run
+                # as each run ends (a run at 1M takes long): the numbers survive an interrupted benchmark
+                print(json.dumps({name: run}), file=sys.stderr, flush=True)
     finally:
         emulator.terminate()
         emulator.wait(30)
