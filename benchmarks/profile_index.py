@@ -9,7 +9,8 @@ reports its own wall time, CPU time (getrusage) and peak RSS (ru_maxrss), plus i
 (the interpreter and imports), so the phase's own cost is the difference:
 
 * ``memory``  parse into memory without a cache (the behaviour before the cache) + the look-ups
-* ``build``   parse, write the cache file, map it (empty cache directory)
+* ``build``   parse streaming into the cache file (records on disk as they are parsed, key columns in
+              memory), map it (empty cache directory)
 * ``reopen``  open the cache file written by ``build`` (no parse)
 * ``lookups`` open the cache + the look-ups (by profile URL, e-mail, name + company, and misses)
 * ``hashes``  open the cache + ``profile_hashes()`` over every profile

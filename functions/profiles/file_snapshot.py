@@ -10,6 +10,9 @@ per key: 1,000,000 profiles take some 400-470 MB (see docs/profile-sources.md, "
 Index cache (``index_dir``, app setting ``PROFILE_INDEX_DIR``): the index is built once per version of
 the file (``version()``: size, mtime and inode of a local file; ETag and size of a blob) and written to
 ``<index_dir>/<location hash>-<version hash>.idx`` (atomically: temp file, fsync, ``os.replace``).
+That build streams: each record, profile id and content hash goes to disk as its row is parsed (the
+temp file's data section, two scratch files), and only what must be sorted - the key columns, 12 bytes
+per key - and the per-record offsets stay in memory (``_StreamedIndex``).
 Every later ``load()`` of that version - the next run, or another worker process - maps that file
 read-only with ``mmap`` and searches it in place: no parsing, and the records and key columns stay in
 the page cache, shared by all processes, instead of each process's heap. A cache file is used only
@@ -577,6 +580,9 @@ class _KeyColumn:
 #   <column>_h / <column>_r   sorted key hashes (Q) and their record numbers (I), for ids, urls,
 #            emails, names
 #   meta     JSON: the cache key (identity) and the build's SnapshotStats
+#
+# A build with a cache streams into this layout (``_StreamedIndex``): the data section is written as the
+# rows are parsed, right after room for the header; the others are appended in this order at the end.
 #
 # Only the header and meta are checksummed: the body is large, and reading it all back would page the
 # whole index in for every process. It is protected by the atomic write instead (a file is complete
