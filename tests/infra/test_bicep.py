@@ -101,6 +101,7 @@ LEFT_TO_DEFAULT = {
     "DATAVERSE_CLIENT_CERTIFICATE_PATH": "certificate mode needs a file on the instance; not offered",
     "DATAVERSE_CLIENT_CERTIFICATE_PASSWORD": "certificate mode is not offered by infra",
     "DATAVERSE_TIMEOUT_SECONDS": "tuning; the default fits",
+    "PROFILE_INDEX_DIR": "the instance's own temp directory: local, private, rebuilt after a restart",
     "DATAVERSE_MAX_CONCURRENCY": "tuning; the client also follows x-ms-dop-hint",
     "DATAVERSE_MAX_RETRIES": "tuning",
     "DATAVERSE_MAX_RETRY_WAIT_SECONDS": "tuning",
