@@ -55,6 +55,8 @@ __all__ = ["RunHooks", "RunSummary", "ScanServices", "new_run_id", "run_scan"]
 log = logging.getLogger("functions.pipeline")
 
 SCOPE_VERSION = 1  # bump when the scope rules change: forces a full read
+POLL_SECONDS = 2.0  # fan-out: how often the run looks for batch results (one table query)
+POISON_PEEK_SECONDS = 10.0  # fan-out: how often it peeks the poison queue for its batches
 FACTS_FLUSH = 5000  # scope-fact updates buffered while reading
 
 
@@ -884,7 +886,10 @@ class _Run:
             new_pending=self.new_pending, written_versions=self.written_versions)
         self.writer.write_flush = WRITE_FLUSH
         try:
-            self._validate_in_process(budget, total)
+            if self.scan.fanout == "queue" and not self.dry:
+                self._fan_out(budget, total)
+            else:
+                self._validate_in_process(budget, total)
         finally:
             self.entering_stored += self.writer.entering_stored
             self.writer.entering_stored = 0
@@ -922,6 +927,126 @@ class _Run:
         t = self._timed("dataverse_writes", t)
         self._flush_states(final=True)
         self._timed("state_writes", t)
+
+    def _fan_out(self, budget: int | None, total: int) -> None:
+        """``SCAN_FANOUT=queue``: each batch goes on the batch queue as a packed document; queue
+        workers validate and write it and insert a result, which this run waits for (renewing its
+        lease) and adds up. Batches without a result by the deadline, or found in the poison queue,
+        count as ``batch_failed``: their contacts go on the pending list. See docs/scan.md."""
+        from functions.pipeline import fanout
+        from functions.state.batch_queue import BatchQueue
+        from functions.state.packed import delete_packed, write_packed
+
+        store = self.tables.crmindex
+        run_id = self.summary.run_id
+        context = {
+            "run_id": run_id, "now": self.now.isoformat(), "today": self.today.isoformat(),
+            "binding": self.binding.to_dict(),
+            "supporting": self.supporting.to_dict() if self.supporting is not None else None,
+            "matching": self.matching.to_dict(), "refresh_days": self.scan.refresh_days,
+            "profile_version": self.profile_version,
+        }
+        ids: dict[int, list[str]] = {}
+        queue = BatchQueue(self.config)
+        t = time.monotonic()
+        try:
+            for index, chunk in enumerate(self.plan.ordered(budget, chunk=self.scan.batch_size)):
+                for p in chunk:
+                    self.summary.planned[p.reason] += 1
+                write_packed(store, fanout.payload_partition(run_id, index), {
+                    "context": {**context, "index": index}, "items": [fanout.encode_item(p) for p in chunk]})
+                queue.send(run_id, index)
+                ids[index] = [p.contact.contact_id for p in chunk]
+                if self.lease is not None:
+                    self.lease.renew_if_due()
+            t = self._timed("fanout_enqueue", t)
+            results, poisoned = self._wait_for_batches(queue, ids, total)
+            t = self._timed("fanout_wait", t)
+        finally:
+            queue.close()
+        worker_requests: Counter[str] = Counter()
+        worker_ops: Counter[str] = Counter()
+        for index in sorted(results):
+            result = results[index]
+            self.c.update(result.get("counters") or {})
+            self.summary.skipped.update(result.get("skipped") or {})
+            self.summary.errors.update(result.get("errors") or {})
+            for note in result.get("notes") or []:
+                if note not in self.summary.notes:
+                    self.summary.notes.append(note)
+            self.new_pending.extend(tuple(entry) for entry in result.get("new_pending") or [])
+            self.written_versions.update(result.get("written_versions") or {})
+            self.writer.entering_stored += int(result.get("entering_stored") or 0)
+            self.writer.done_pending.extend(cid for cid in result.get("stored") or [] if cid in self.pending)
+            for pid, cid, phash in result.get("pairs") or []:
+                self.pairs.add(pid, cid, phash)
+            worker_requests.update(result.get("requests") or {})
+            worker_ops.update(result.get("table_operations") or {})
+        missing = sorted(set(ids) - set(results))
+        stamp = self.now.isoformat(timespec="seconds")
+        lost: list[str] = []
+        for index in missing:
+            for cid in ids[index]:
+                self.new_pending.append((cid, "retry_after_error", stamp))
+                lost.append(cid)
+        if lost:
+            n = len(lost)
+            self.c["skipped"] += n
+            self.c["errors"] += n
+            self.summary.skipped["batch_failed"] += n
+            self.summary.errors["batch_failed"] += n
+            in_poison = sorted(set(missing) & poisoned)
+            self.summary.notes.append(
+                f"batches without a result ({len(missing)} of {len(ids)}: {', '.join(map(str, missing))}; "
+                f"in the poison queue: {', '.join(map(str, in_poison)) or 'none'}): their {n} contacts are "
+                "on the pending list for the next run; first contacts: "
+                + ", ".join(fanout.first_ids(lost, 50)))
+        self.summary.notes.append(
+            f"fan-out: {len(ids)} batches on the queue, {len(results)} results; workers made "
+            f"{sum(v for k, v in worker_requests.items() if k not in _EVENTS)} Dataverse requests and "
+            f"{sum(worker_ops.values())} table operations")
+        self.c["fanout_batches"] += len(ids)
+        self._flush_states(final=True)  # pairs and the pending contacts now stored
+        self._timed("state_writes", t)
+        for index in ids:  # best effort: a leftover document is dropped by the next worker that finds it
+            try:
+                delete_packed(store, fanout.payload_partition(run_id, index))
+                if index in results:
+                    store.delete(fanout.result_partition(run_id), fanout.result_row(index))
+            except Exception:
+                log.warning("could not delete the fan-out documents of batch %d", index, exc_info=True)
+
+    def _wait_for_batches(self, queue: Any, ids: dict[int, list[str]], total: int
+                          ) -> tuple[dict[int, dict[str, Any]], set[int]]:
+        from functions.pipeline import fanout
+
+        store = self.tables.crmindex
+        partition = fanout.result_partition(self.summary.run_id)
+        deadline = time.monotonic() + self.scan.fanout_wait_seconds
+        results: dict[int, dict[str, Any]] = {}
+        poisoned: set[int] = set()
+        next_peek = time.monotonic() + POISON_PEEK_SECONDS
+        while True:
+            for entity in store.partition(partition, select=["RowKey"]):
+                index = int(entity["RowKey"])
+                if index in ids and index not in results:
+                    full = store.get(partition, entity["RowKey"])
+                    result = fanout.read_result(full) if full else None
+                    if result is not None:
+                        results[index] = result
+            if self.lease is not None:
+                self.lease.renew_if_due()
+            self.hooks.progress("validating", sum(len(ids[i]) for i in results), total)
+            open_ = set(ids) - set(results)
+            if not open_ or time.monotonic() >= deadline:
+                break
+            if time.monotonic() >= next_peek:
+                poisoned |= queue.poisoned(self.summary.run_id)
+                next_peek = time.monotonic() + POISON_PEEK_SECONDS
+                if open_ <= poisoned:
+                    break
+            time.sleep(POLL_SECONDS)
+        return results, poisoned
 
     def _flush_states(self, *, final: bool) -> None:
         """States through the writer; at the end also the profile pairs (each pair page once per run:
