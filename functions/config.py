@@ -214,6 +214,10 @@ class ScanConfig(BaseModel):
     lookup_budget: Annotated[int | None, Field(ge=0)] = None
     refresh_days: Annotated[int, Field(ge=1, le=3650)] = 30
     batch_size: Annotated[int, Field(ge=1, le=5000)] = 500
+    #: off: batches are validated in the run's process; queue: on the batch queue, by queue workers
+    fanout: Literal["off", "queue"] = "off"
+    #: how long a fanned-out run waits for its batches before it records the missing ones as failed
+    fanout_wait_seconds: Annotated[int, Field(ge=10, le=86400)] = 1500
     state_table_prefix: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,29}$")] = "dval"
     lock_ttl_seconds: Annotated[int, Field(ge=30, le=86400)] = 900
     provisioning_max_age_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 168.0
@@ -405,6 +409,8 @@ SCAN_SETTINGS: dict[str, str] = {
     "SCAN_LOOKUP_BUDGET": "lookup_budget",
     "SCAN_REFRESH_DAYS": "refresh_days",
     "SCAN_BATCH_SIZE": "batch_size",
+    "SCAN_FANOUT": "fanout",
+    "SCAN_FANOUT_WAIT_SECONDS": "fanout_wait_seconds",
     "STATE_TABLE_PREFIX": "state_table_prefix",
     "SCAN_LOCK_TTL_SECONDS": "lock_ttl_seconds",
     "SCAN_PROVISIONING_MAX_AGE_HOURS": "provisioning_max_age_hours",

@@ -21,6 +21,7 @@ EXPECTED_ROUTES: dict[str, tuple[set[str], str]] = {
     "health": ({"GET"}, "ANONYMOUS"),
 }
 RUN_QUEUE_NAME = "data-validation-runs"
+BATCH_QUEUE_NAME = "data-validation-batches"
 
 
 def _functions() -> list[Any]:
@@ -85,12 +86,11 @@ def test_timer_trigger_runs_the_daily_scan_on_the_configured_schedule() -> None:
     assert binding.get("runOnStartup") is False
 
 
-def test_queue_trigger_drains_the_run_request_queue() -> None:
-    queues = [(n, b) for n, b in _bindings() if b["type"] == "queueTrigger"]
-    assert len(queues) == 1
-    _name, binding = queues[0]
-    assert binding["queueName"] == RUN_QUEUE_NAME
-    assert binding["connection"] == "AzureWebJobsStorage"
+def test_queue_triggers_drain_the_run_request_and_batch_queues() -> None:
+    queues = {n: b for n, b in _bindings() if b["type"] == "queueTrigger"}
+    assert {b["queueName"] for b in queues.values()} == {RUN_QUEUE_NAME, BATCH_QUEUE_NAME}
+    assert queues["batch_worker"]["queueName"] == BATCH_QUEUE_NAME
+    assert all(b["connection"] == "AzureWebJobsStorage" for b in queues.values())
 
 
 def test_no_other_triggers() -> None:

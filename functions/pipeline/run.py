@@ -14,7 +14,7 @@ import logging
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,12 +33,12 @@ from functions.pipeline.hashing import (
     account_hash,
     contact_hash,
 )
-from functions.pipeline.plan import next_refresh, reason_for, shards_due
+from functions.pipeline.plan import reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
 from functions.pipeline.spool import PairSpool, PlanSpool, StateSpool, run_directory
-from functions.pipeline.validate import Batch, BatchItem, ItemResult, lookup_key_hash, validate_batch
-from functions.pipeline.writeback import decide_write
-from functions.profiles import ProfileCatalog, ProfileSource, ProfileSourceAuthError
+from functions.pipeline.validate import BatchItem, lookup_key_hash, validate_batch
+from functions.pipeline.writer import WRITE_FLUSH, BatchWriter, Planned, apply_facts, instant
+from functions.profiles import ProfileCatalog, ProfileSource
 from functions.state.contacts import ContactState, ContactStates
 from functions.state.crm_index import CrmIndex, PendingList, ProfileIndex, profile_shard
 from functions.state.delta_links import ScanCheckpoint
@@ -54,15 +54,9 @@ __all__ = ["RunHooks", "RunSummary", "ScanServices", "new_run_id", "run_scan"]
 log = logging.getLogger("functions.pipeline")
 
 SCOPE_VERSION = 1  # bump when the scope rules change: forces a full read
-WRITE_FLUSH = 1000  # Dataverse writes per request ($batch holds at most 1000 operations)
-STATE_FLUSH = 2000  # buffered contact states (with evidence, ~4 KB each) before their pages are written
+POLL_SECONDS = 2.0  # fan-out: how often the run looks for batch results (one table query)
+POISON_PEEK_SECONDS = 10.0  # fan-out: how often it peeks the poison queue for its batches
 FACTS_FLUSH = 5000  # scope-fact updates buffered while reading
-_SAMPLE_WRITES = 50  # would-be writes kept in a dry run's record
-
-
-# A pending write: the changed columns (with contactid), the state to store once written, the flag
-# value read in this run, the row version (etag) read in this run, and whether the contact enters scope.
-_Write = tuple[dict[str, Any], ContactState, int | None, str | None, bool]
 
 
 @dataclass
@@ -243,32 +237,8 @@ class _LeaseKeepingHooks(RunHooks):
         super().progress(phase, done, total)
 
 
-@dataclass
-class _Planned:
-    contact: CrmContact
-    account: AccountInfo | None
-    reason: str
-    contact_hash: str
-    account_hash: str
-    opp_linked: bool
-    state: ContactState | None
-    known_profile_id: str | None = None  # decided again on this profile, without a look-up
-
-    @property
-    def entering(self) -> bool:
-        """No in-scope state is stored for it yet (it counts in scope once its state is stored)."""
-        return self.state is None or not self.state.in_scope
-
-
-def _instant(text: str | None) -> datetime | None:
-    """An ISO 8601 date-time as Dataverse or our state writes it ("...Z", "+00:00"), aware; else None."""
-    if not text or not isinstance(text, str):
-        return None
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+_Planned = Planned  # the plan spool pickles these
+_instant = instant
 
 
 def _now() -> datetime:
@@ -892,15 +862,7 @@ class _Run:
             return False
         return self.profile_hashes.get(state.profile_id) != state.profile_hash
 
-    @staticmethod
-    def _facts(state: ContactState, contact: CrmContact, account: AccountInfo | None, opp_linked: bool, *,
-               in_scope: bool) -> ContactState:
-        state.in_scope = in_scope
-        state.active = contact.active
-        state.owner_id = contact.owner_id
-        state.account_owner_id = account.owner_id if account else None
-        state.opp_linked = opp_linked
-        return state
+    _facts = staticmethod(apply_facts)
 
     # ------------------------------------------------------------------ validate + write
     def _validate_and_write(self) -> None:
@@ -916,54 +878,41 @@ class _Run:
             self.new_pending.append((cid, reason, self.now.isoformat(timespec="seconds")))
         if not self.dry:
             self._write_scope_updates()
-        size = self.scan.batch_size
-        # (body, state to record after the write, the flag value read in this run)
-        self.write_buffer: list[_Write] = []
-        self.state_buffer: list[ContactState] = []
-        self.done_pending: list[str] = []
+        self.writer = BatchWriter(
+            client=self.client, reader=self.reader, binding=self.binding, supporting=self.supporting,
+            now=self.now, today=self.today, dry=self.dry, scan=self.scan, states=self.states,
+            pairs=self.pairs, summary=self.summary, lease=self.lease, pending=self.pending,
+            new_pending=self.new_pending, written_versions=self.written_versions)
+        self.writer.write_flush = WRITE_FLUSH
+        try:
+            if self.scan.fanout == "queue" and not self.dry:
+                self._fan_out(budget, total)
+            else:
+                self._validate_in_process(budget, total)
+        finally:
+            self.entering_stored += self.writer.entering_stored
+            self.writer.entering_stored = 0
+
+    def _validate_in_process(self, budget: int | None, total: int) -> None:
+        writer = self.writer
         stop_lookups = False
         done = 0
-        for index, chunk in enumerate(self.plan.ordered(budget, chunk=size)):
+        for index, chunk in enumerate(self.plan.ordered(budget, chunk=self.scan.batch_size)):
             for p in chunk:
                 self.summary.planned[p.reason] += 1
             done += len(chunk)
             if stop_lookups:
-                self._skip(chunk, "profile_source_auth")
+                writer.skip(chunk, "profile_source_auth")
                 continue
             t = time.monotonic()
-            try:
-                batch = Batch(self.summary.run_id, index, self.today.isoformat(), tuple(
-                    BatchItem.of(p.contact, p.account, p.reason, p.known_profile_id) for p in chunk))
-                results = validate_batch(batch, self.source, matching=self.matching)
-            except ProfileSourceAuthError as exc:
-                self.summary.notes.append(f"profile source refused look-ups, stopped: {exc}")
-                self.c["errors"] += 1
-                self.summary.errors["profile_source_auth"] += 1
+            refused = writer.validate(chunk, index, self.source, self.matching, validate_batch)
+            if refused is not None:
+                self.summary.notes.append(f"profile source refused look-ups, stopped: {refused}")
                 stop_lookups = True
-                self._skip(chunk, "profile_source_auth")
                 continue
-            except Exception as exc:  # unexpected: skip this chunk (retried next run), keep going
-                log.warning("batch %d skipped: %s", index, type(exc).__name__)
-                self.c["errors"] += len(chunk)
-                self.summary.errors["batch_error"] += len(chunk)
-                self._skip(chunk, "batch_error")
-                continue
-            planned = {p.contact.contact_id: p for p in chunk}
-            for result in results:
-                p = planned.get(result.contact_id)
-                if p is None:  # pragma: no cover - validate_batch answers for its own items only
-                    continue
-                try:
-                    self._handle(p, result)
-                except (LockLost, StaleEntityError):
-                    raise
-                except Exception as exc:  # one bad record never fails the run
-                    log.warning("contact skipped: %s", type(exc).__name__)
-                    self._handle(p, ItemResult(result.contact_id, looked_up=False,
-                                               skipped=f"bad_record: {type(exc).__name__}"))
             t = self._timed("lookup_and_decide", t)
-            if len(self.write_buffer) >= WRITE_FLUSH:
-                self._flush_writes(final=False)
+            if len(writer.write_buffer) >= WRITE_FLUSH:
+                writer.flush_writes(final=False)
             t = self._timed("dataverse_writes", t)
             self._flush_states(final=False)
             self._timed("state_writes", t)
@@ -973,213 +922,146 @@ class _Run:
             if self.hooks.after_batch:
                 self.hooks.after_batch(index, self.summary)
         t = time.monotonic()
-        self._flush_writes()
+        writer.flush_writes()
         t = self._timed("dataverse_writes", t)
         self._flush_states(final=True)
         self._timed("state_writes", t)
 
-    def _skip(self, chunk: Iterable[_Planned], reason: str) -> None:
-        for p in chunk:
-            self.c["skipped"] += 1
-            self.summary.skipped[reason] += 1
-            self.new_pending.append((p.contact.contact_id, "retry_after_error",
-                                     self.now.isoformat(timespec="seconds")))
+    def _fan_out(self, budget: int | None, total: int) -> None:
+        """``SCAN_FANOUT=queue``: each batch goes on the batch queue as a packed document; queue
+        workers validate and write it and insert a result, which this run waits for (renewing its
+        lease) and adds up. Batches without a result by the deadline, or found in the poison queue,
+        count as ``batch_failed``: their contacts go on the pending list. See docs/scan.md."""
+        from functions.pipeline import fanout
+        from functions.state.batch_queue import BatchQueue
+        from functions.state.packed import delete_packed, write_packed
 
-    def _handle(self, p: _Planned, result: ItemResult) -> None:
-        cid = p.contact.contact_id
-        entering = p.entering  # before the state below is marked in scope
-        if result.looked_up:
-            self.c["looked_up"] += 1
-        elif p.known_profile_id and result.profile_id == p.known_profile_id:
-            self.c["decided_on_known_profile"] += 1
-        if result.outcome is None:
-            self.c["skipped"] += 1
-            self.c["errors"] += 1
-            kind = (result.skipped or "error").split(":")[0]
-            self.summary.skipped[kind] += 1
-            self.summary.errors[kind] += 1
-            self.new_pending.append((cid, "retry_after_error", self.now.isoformat(timespec="seconds")))
-            return
-        self.c[result.outcome.value] += 1
-        written = p.state.value_written if p.state else None
-        if written != self.binding.not_at_company and self._unrecorded_own_flag(p.contact, p.state):
-            written = self.binding.not_at_company
-            self.c["own_flag_recovered"] += 1
-        decision = decide_write(result.outcome, result.current_employer, flag_value=p.contact.flag_value,
-                                employer_value=p.contact.employer_value, binding=self.binding,
-                                supporting=self.supporting, now=self.now,
-                                value_written=written, rule=result.rule)
-        state = self._facts(p.state or ContactState(cid), p.contact, p.account, p.opp_linked, in_scope=True)
-        state.contact_hash, state.account_hash = p.contact_hash, p.account_hash
-        state.account_id = p.contact.record.account_id
-        state.profile_id, state.profile_hash = result.profile_id, result.profile_hash
-        state.outcome, state.rule = result.outcome.value, result.rule
-        state.lookup_hash = result.lookup_hash
-        state.evidence = json.dumps(result.evidence, sort_keys=True, default=str)
-        state.current_employer = result.current_employer
-        state.checked_at = self.now.isoformat(timespec="seconds")
-        state.next_refresh = next_refresh(cid, self.today, self.scan.refresh_days).isoformat()
-        state.reason = p.reason
-        state.last_run_id = self.summary.run_id
-        state.flag_value = decision.new_value
-        state.value_written = written
-        kind = decision.kind
-        if kind == "ignored":
-            self.c["ignored"] += 1
-        elif kind == "unexpected_value":
-            self.c["unexpected_value"] += 1
-        elif kind == "none":
-            self.c["unchanged"] += 1
-        if decision.changes is None:
-            self._stage_state(state, entering)
-            return
-        self.c[{"flag": "flagged", "unflag": "unflagged", "employer": "employer_updated"}[kind]] += 1
-        if self.dry:
-            if len(self.summary.would_write) < _SAMPLE_WRITES:
-                self.summary.would_write.append({"contactid": cid, "kind": kind, **decision.changes})
-            return
-        state.value_written = decision.new_value
-        self.write_buffer.append(
-            ({"contactid": cid, **decision.changes}, state, p.contact.flag_value, p.contact.etag, entering)
-        )
-
-    def _unrecorded_own_flag(self, contact: CrmContact, state: ContactState | None) -> bool:
-        """The row shows "No longer at company" with a validated-on stamp newer than anything our state
-        recorded: a flag this app wrote whose state save never happened (a crash after the write, a lost
-        answer, wiped state storage). Only this app writes validated-on, together with the flag."""
-        if contact.flag_value != self.binding.not_at_company or not contact.validated_on:
-            return False
-        stamp = _instant(contact.validated_on)
-        if stamp is None:
-            return False
-        recorded = _instant(state.checked_at) if state is not None and state.checked_at else None
-        return recorded is None or stamp > recorded
-
-    def _stage_state(self, state: ContactState, entering: bool) -> None:
-        if self.dry:
-            return
-        if entering:
-            self.entering_stored += 1
-        self.state_buffer.append(state)
-        if state.profile_id:
-            self.pairs.add(state.profile_id, state.contact_id, state.profile_hash)
-        if state.contact_id in self.pending:
-            self.done_pending.append(state.contact_id)
-
-    def _flush_writes(self, *, final: bool = True) -> None:
-        """Send buffered writes: full requests of ``WRITE_FLUSH`` between batches, the rest at the end."""
-        if not self.write_buffer or self.dry:
-            return
-        cut = len(self.write_buffer) if final else len(self.write_buffer) // WRITE_FLUSH * WRITE_FLUSH
-        buffer, self.write_buffer = self.write_buffer[:cut], self.write_buffer[cut:]
-        if not buffer:
-            return
-        if self.lease is not None:  # never write on a lease another run may have taken over
-            self.lease.renew()
-        buffer = self._drop_raced([entry for entry in buffer if not entry[3]]) + [
-            entry for entry in buffer if entry[3]
-        ]
-        if not buffer:
-            return
-        # Conditional on the version read in this run: a row someone changed since (an "Ignore" set
-        # by a person) answers 412 and is left alone.
-        etags = {body["contactid"]: etag for body, _, _, etag, _ in buffer if etag}
-        results = self.client.update_many("contacts", [body for body, *_ in buffer],
-                                          logical_name="contact", primary_key="contactid",
-                                          chunk_size=WRITE_FLUSH, etags=etags, return_versions=True)
-        unsure: list[tuple[dict[str, Any], ContactState, Any, bool]] = []
-        for (body, state, _, _, entering), result in zip(buffer, results, strict=True):
-            if result.ok:
-                self.c["writes"] += 1
-                if result.etag:
-                    self.written_versions[state.contact_id] = result.etag
-                self._stage_state(state, entering)
-            elif getattr(result.error, "status", None) in (412, None):
-                # 412: someone changed the row - or our own write did, when its answer was lost and the
-                # request was repeated; no status: the outcome is unknown. The row tells which.
-                unsure.append((body, state, result.error, entering))
-            else:
-                self._write_failed(body["contactid"], result.error)
-        if unsure:
-            self._settle(unsure)
-
-    def _settle(self, unsure: list[tuple[dict[str, Any], ContactState, Any, bool]]) -> None:
-        """Writes whose answer says 412 or nothing: read the rows. A row holding exactly our flag and
-        our validated-on stamp of this run holds our write (counted, state stored); otherwise a 412 is
-        a person's change (``changed_during_run``) and an unknown outcome a failed write (retried)."""
-        current: dict[str, dict[str, Any]] = {}
-        stamp_column = self.supporting.validated_on if self.supporting is not None else None
-        if stamp_column is not None:
+        store = self.tables.crmindex
+        run_id = self.summary.run_id
+        context = {
+            "run_id": run_id, "now": self.now.isoformat(), "today": self.today.isoformat(),
+            "binding": self.binding.to_dict(),
+            "supporting": self.supporting.to_dict() if self.supporting is not None else None,
+            "matching": self.matching.to_dict(), "refresh_days": self.scan.refresh_days,
+            "profile_version": self.profile_version,
+        }
+        ids: dict[int, list[str]] = {}
+        queue = BatchQueue(self.config)
+        t = time.monotonic()
+        try:
+            for index, chunk in enumerate(self.plan.ordered(budget, chunk=self.scan.batch_size)):
+                for p in chunk:
+                    self.summary.planned[p.reason] += 1
+                write_packed(store, fanout.payload_partition(run_id, index), {
+                    "context": {**context, "index": index}, "items": [fanout.encode_item(p) for p in chunk]})
+                queue.send(run_id, index)
+                ids[index] = [p.contact.contact_id for p in chunk]
+                if self.lease is not None:
+                    self.lease.renew_if_due()
+            t = self._timed("fanout_enqueue", t)
+            results, poisoned = self._wait_for_batches(queue, ids, total)
+            t = self._timed("fanout_wait", t)
+        finally:
+            queue.close()
+        worker_requests: Counter[str] = Counter()
+        worker_ops: Counter[str] = Counter()
+        for index in sorted(results):
+            result = results[index]
+            self.c.update(result.get("counters") or {})
+            self.summary.skipped.update(result.get("skipped") or {})
+            self.summary.errors.update(result.get("errors") or {})
+            for note in result.get("notes") or []:
+                if note not in self.summary.notes:
+                    self.summary.notes.append(note)
+            self.new_pending.extend(tuple(entry) for entry in result.get("new_pending") or [])
+            self.written_versions.update(result.get("written_versions") or {})
+            self.writer.entering_stored += int(result.get("entering_stored") or 0)
+            self.writer.done_pending.extend(cid for cid in result.get("stored") or [] if cid in self.pending)
+            for pid, cid, phash in result.get("pairs") or []:
+                self.pairs.add(pid, cid, phash)
+            worker_requests.update(result.get("requests") or {})
+            worker_ops.update(result.get("table_operations") or {})
+        missing = sorted(set(ids) - set(results))
+        stamp = self.now.isoformat(timespec="seconds")
+        lost: list[str] = []
+        for index in missing:
+            for cid in ids[index]:
+                self.new_pending.append((cid, "retry_after_error", stamp))
+                lost.append(cid)
+        if lost:
+            n = len(lost)
+            self.c["skipped"] += n
+            self.c["errors"] += n
+            self.summary.skipped["batch_failed"] += n
+            self.summary.errors["batch_failed"] += n
+            in_poison = sorted(set(missing) & poisoned)
+            self.summary.notes.append(
+                f"batches without a result ({len(missing)} of {len(ids)}: {', '.join(map(str, missing))}; "
+                f"in the poison queue: {', '.join(map(str, in_poison)) or 'none'}): their {n} contacts are "
+                "on the pending list for the next run; first contacts: "
+                + ", ".join(fanout.first_ids(lost, 50)))
+        self.summary.notes.append(
+            f"fan-out: {len(ids)} batches on the queue, {len(results)} results; workers made "
+            f"{sum(v for k, v in worker_requests.items() if k not in _EVENTS)} Dataverse requests and "
+            f"{sum(worker_ops.values())} table operations")
+        self.c["fanout_batches"] += len(ids)
+        self._flush_states(final=True)  # pairs and the pending contacts now stored
+        self._timed("state_writes", t)
+        for index in ids:  # best effort: a leftover document is dropped by the next worker that finds it
             try:
-                current = self.reader.current_values((b["contactid"] for b, *_ in unsure),
-                                                     [self.binding.logical_name, stamp_column])
-            except DataverseError as exc:
-                log.warning("could not read back %d unanswered writes: %s", len(unsure), type(exc).__name__)
-        for body, state, error, entering in unsure:
-            cid = str(body["contactid"]).lower()
-            row = current.get(cid)
-            ours = (row is not None and stamp_column is not None
-                    and row.get(self.binding.logical_name) == body.get(self.binding.logical_name)
-                    and _instant(row.get(stamp_column)) == _instant(body.get(stamp_column)))
-            if ours:
-                self.c["writes"] += 1
-                self.c["writes_confirmed_by_reading"] += 1
-                self._stage_state(state, entering)
-            elif getattr(error, "status", None) == 412:
-                self._changed_during_run(cid)
-            else:
-                self._write_failed(cid, error)
+                delete_packed(store, fanout.payload_partition(run_id, index))
+                if index in results:
+                    store.delete(fanout.result_partition(run_id), fanout.result_row(index))
+            except Exception:
+                log.warning("could not delete the fan-out documents of batch %d", index, exc_info=True)
 
-    def _write_failed(self, cid: str, error: Any) -> None:
-        self.c["errors"] += 1
-        self.summary.errors["write_failed"] += 1
-        self.summary.skipped["write_failed"] += 1
-        self.new_pending.append((cid, "retry_after_error", self.now.isoformat(timespec="seconds")))
-        log.warning("write to contact %s failed: %s", cid, error)
+    def _wait_for_batches(self, queue: Any, ids: dict[int, list[str]], total: int
+                          ) -> tuple[dict[int, dict[str, Any]], set[int]]:
+        from functions.pipeline import fanout
 
-    def _drop_raced(self, buffer: list[_Write]) -> list[_Write]:
-        """For rows read without an etag only (writes are otherwise conditional on it): re-read the flag
-        of every contact about to be written and drop the writes whose value changed since this run
-        read it; those contacts are skipped as ``changed_during_run`` and validated again next run."""
-        if not buffer:
-            return []
-        current = self.reader.current_flags(body["contactid"] for body, *_ in buffer)
-        kept = []
-        for entry in buffer:
-            cid = str(entry[0]["contactid"]).lower()
-            if cid in current and current[cid] == entry[2]:
-                kept.append(entry)
-            else:
-                self._changed_during_run(cid)
-        return kept
-
-    def _changed_during_run(self, cid: str) -> None:
-        self.c["skipped"] += 1
-        self.summary.skipped["changed_during_run"] += 1
-        self.new_pending.append((cid, "retry_after_error", self.now.isoformat(timespec="seconds")))
+        store = self.tables.crmindex
+        partition = fanout.result_partition(self.summary.run_id)
+        deadline = time.monotonic() + self.scan.fanout_wait_seconds
+        results: dict[int, dict[str, Any]] = {}
+        poisoned: set[int] = set()
+        next_peek = time.monotonic() + POISON_PEEK_SECONDS
+        while True:
+            for entity in store.partition(partition, select=["RowKey"]):
+                index = int(entity["RowKey"])
+                if index in ids and index not in results:
+                    full = store.get(partition, entity["RowKey"])
+                    result = fanout.read_result(full) if full else None
+                    if result is not None:
+                        results[index] = result
+            if self.lease is not None:
+                self.lease.renew_if_due()
+            self.hooks.progress("validating", sum(len(ids[i]) for i in results), total)
+            open_ = set(ids) - set(results)
+            if not open_ or time.monotonic() >= deadline:
+                break
+            if time.monotonic() >= next_peek:
+                poisoned |= queue.poisoned(self.summary.run_id)
+                next_peek = time.monotonic() + POISON_PEEK_SECONDS
+                if open_ <= poisoned:
+                    break
+            time.sleep(POLL_SECONDS)
+        return results, poisoned
 
     def _flush_states(self, *, final: bool) -> None:
-        """Write buffered states and profile pairs, page by page, once enough are buffered (and at the
-        end). A state written late only means a contact is re-checked after a crash, never a lost or
-        repeated write (the value read in that run is compared first)."""
+        """States through the writer; at the end also the profile pairs (each pair page once per run:
+        pairs of any batch touch every profile shard) and the pending contacts now stored."""
         if self.dry:
             return
-        if not final and len(self.state_buffer) < STATE_FLUSH:
-            return
-        if self.lease is not None and (self.state_buffer or final):
-            # a run whose lease was taken over must not overwrite the states the new owner writes
-            self.lease.renew()
-        if self.state_buffer:
-            self.states.put_many(self.state_buffer)
-            self.state_buffer = []
-        if final:  # each pair page once per run (pairs of any batch touch every profile shard)
+        self.writer.flush_states(final=final)
+        if final:
             for chunk in self.pairs.chunks():
                 self.profile_index.put_pairs(chunk)
-        if self.done_pending and final:
-            self.pending_list.remove(self.done_pending)
-            for cid in self.done_pending:
+        done = self.writer.done_pending
+        if done and final:
+            self.pending_list.remove(done)
+            for cid in done:
                 self.pending.pop(cid, None)
-            self.done_pending = []
+            self.writer.done_pending = []
 
     def _write_scope_updates(self) -> None:
         if self.state_updates:

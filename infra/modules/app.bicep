@@ -37,6 +37,8 @@ var profilesContainerName = 'profiles'
 // Run requests from the settings API; the queue trigger (connection "AzureWebJobsStorage") drains it.
 // Must equal functions/state/run_queue.py RUN_QUEUE_NAME.
 var runQueueName = 'data-validation-runs'
+// SCAN_FANOUT=queue: one message per batch of a run (docs/scan.md, "Fan-out"); the host creates -poison
+var batchQueueName = 'data-validation-batches'
 // Key Vault secret names the app settings refer to; the admin sets them (docs/setup.md).
 var pdlSecretName = 'pdl-api-key'
 var dataverseSecretName = 'dataverse-client-secret'
@@ -112,6 +114,11 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-0
 resource runQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queueService
   name: runQueueName
+}
+
+resource batchQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: batchQueueName
 }
 
 // The state tables (<prefix>contacts, <prefix>runs, ...) are created by the app on first use.

@@ -125,6 +125,8 @@ LEFT_TO_DEFAULT = {
     "SCAN_LOOKUP_BUDGET": "settings API (lookup_budget)",
     "SCAN_REFRESH_DAYS": "settings API (refresh_days)",
     "SCAN_BATCH_SIZE": "tuning",
+    "SCAN_FANOUT": "off by default; an operator turns the queue fan-out on (the batch queue exists)",
+    "SCAN_FANOUT_WAIT_SECONDS": "tuning (with SCAN_FANOUT=queue)",
     "STATE_TABLE_PREFIX": "default table names (dval...)",
     "SCAN_LOCK_TTL_SECONDS": "tuning",
     "SCAN_PROVISIONING_MAX_AGE_HOURS": "tuning",
@@ -659,10 +661,13 @@ def test_containers_and_run_queue_exist() -> None:
     assert "profilesContainerName" in containers
     assert variable(doc, "profilesContainerName") == "profiles"
     assert main_param_values()["profileFile"].startswith("blob://profiles/")
-    queue = one(doc, "Microsoft.Storage/storageAccounts/queueServices/queues")
+    queues = resources(doc, "Microsoft.Storage/storageAccounts/queueServices/queues")
+    from functions.state.batch_queue import BATCH_QUEUE_NAME
     from functions.state.run_queue import RUN_QUEUE_NAME
 
-    assert variable(doc, queue.body["name"]) == RUN_QUEUE_NAME == "data-validation-runs"
+    names = sorted(variable(doc, queue.body["name"]) for queue in queues)
+    assert names == sorted([RUN_QUEUE_NAME, BATCH_QUEUE_NAME])
+    assert names == ["data-validation-batches", "data-validation-runs"]
 
 
 def test_function_app_flex_consumption_python_311() -> None:

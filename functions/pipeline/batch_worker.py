@@ -1,0 +1,142 @@
+"""The fan-out's queue worker: validates and writes one batch of a run (``SCAN_FANOUT=queue``).
+
+``process_batch(config, tables, body)``: read the batch document the run wrote (gone: the run ended,
+drop the message), drop a duplicate delivery whose result exists, validate with ``validate_batch`` and
+write with the same :class:`~functions.pipeline.writer.BatchWriter` the in-process path uses
+(Dataverse writes conditional on the etags the run read: a redelivered batch gets 412 and the
+read-back recognises our own write), store the states, then insert the result the run waits for.
+Any failure raises, so the host retries the message and finally moves it to the poison queue; the run
+then puts the batch's contacts on the pending list. See docs/scan.md, "Fan-out".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from functions.config import AppConfig
+from functions.dataverse.column import ColumnBinding, SupportingColumns
+from functions.matching.config import MatchingConfig
+from functions.pipeline.crm_reader import CrmReader
+from functions.pipeline.fanout import (
+    decode_item,
+    payload_partition,
+    result_partition,
+    result_row,
+    write_result,
+)
+from functions.pipeline.hashing import IdentityColumns
+from functions.pipeline.run import RunSummary, ScanServices
+from functions.pipeline.writer import BatchWriter
+from functions.state.batch_queue import BatchMessage
+from functions.state.contacts import ContactStates
+from functions.state.packed import read_packed
+from functions.state.runs import RunRecords
+from functions.state.tables import ScanTables
+
+__all__ = ["BatchOutcome", "process_batch"]
+
+log = logging.getLogger("functions.pipeline.batch_worker")
+
+
+@dataclass
+class BatchOutcome:
+    run_id: str
+    index: int
+    status: str  # done | duplicate | gone (payload missing / run over) | lost (another delivery won)
+    result: dict[str, Any] | None = None
+
+
+class _PairList:
+    def __init__(self) -> None:
+        self.pairs: list[tuple[str, str, str]] = []
+
+    def add(self, profile_id: str, contact_id: str, profile_hash: str) -> None:
+        self.pairs.append((profile_id, contact_id, profile_hash))
+
+
+_services_lock = threading.Lock()
+_cached: dict[str, Any] = {}
+
+
+def shared_services(config: AppConfig, profile_version: str | None) -> ScanServices:
+    """Services kept for the worker process's life (a profile file is loaded once, not per batch);
+    built again when the run read another version of the profile file."""
+    with _services_lock:
+        services: ScanServices | None = _cached.get("services")
+        if services is not None and _cached.get("version") == profile_version:
+            return services
+        if services is not None:
+            services.close()
+        services = ScanServices.from_config(config)
+        _cached.update(services=services, version=profile_version)
+        return services
+
+
+def process_batch(config: AppConfig, tables: ScanTables, body: bytes | str, *,
+                  services: ScanServices | None = None) -> BatchOutcome:
+    """Handle one batch message. Raises ``BadBatchMessage`` for a message that is not one (the
+    trigger logs and drops it) and any failure of the work (the host retries, then poisons)."""
+    message = BatchMessage.parse(body)
+    run_id, index = message.run_id, message.index
+    store = tables.crmindex
+    if store.get(result_partition(run_id), result_row(index)) is not None:
+        log.info("batch %s/%d: a result exists (duplicate delivery); dropped", run_id, index)
+        return BatchOutcome(run_id, index, "duplicate")
+    payload = read_packed(store, payload_partition(run_id, index))
+    if payload is None:
+        log.warning("batch %s/%d: no batch document (the run ended); dropped", run_id, index)
+        return BatchOutcome(run_id, index, "gone")
+    ctx = payload["context"]
+    stored = RunRecords(tables.runs).read(run_id)
+    if stored is not None and stored.record.get("status") != "running":
+        log.warning("batch %s/%d: run is %s; dropped", run_id, index, stored.record.get("status"))
+        return BatchOutcome(run_id, index, "gone")
+    services = services or shared_services(config, ctx.get("profile_version"))
+    binding = ColumnBinding.from_dict(ctx["binding"])
+    supporting = SupportingColumns(**ctx["supporting"]) if ctx.get("supporting") else None
+    scan = config.scan.model_copy(update={"refresh_days": int(ctx["refresh_days"])})
+    reader = CrmReader(services.client, flag_column=binding.logical_name,
+                       employer_column=supporting.current_employer if supporting else None,
+                       validated_on_column=supporting.validated_on if supporting else None,
+                       page_size=config.dataverse.page_size,
+                       identity=IdentityColumns(scan.profile_url_columns, scan.extra_email_columns))
+    summary = RunSummary(run_id=run_id, trigger="batch", dry_run=False, started_at=ctx["now"])
+    pairs = _PairList()
+    states = ContactStates(tables.contacts)
+    requests_before = dict(services.client.request_counts)
+    ops_before = Counter(tables.ops)
+    writer = BatchWriter(client=services.client, reader=reader, binding=binding, supporting=supporting,
+                         now=datetime.fromisoformat(ctx["now"]), today=date.fromisoformat(ctx["today"]),
+                         dry=False, scan=scan, states=states, pairs=pairs, summary=summary)
+    chunk = [decode_item(item) for item in payload["items"]]
+    t0 = time.monotonic()
+    refused = writer.validate(chunk, index, services.profiles, MatchingConfig.from_mapping(ctx["matching"]))
+    if refused is not None:
+        summary.notes.append(f"profile source refused look-ups in batch {index}: {refused}")
+    writer.flush_writes()
+    writer.flush_states(final=True)
+    after = services.client.request_counts
+    result = {
+        "counters": dict(summary.counters),
+        "skipped": dict(summary.skipped),
+        "errors": dict(summary.errors),
+        "notes": summary.notes,
+        "new_pending": writer.new_pending,
+        "written_versions": writer.written_versions,
+        "stored": writer.stored,
+        "entering_stored": writer.entering_stored,
+        "pairs": pairs.pairs,
+        "requests": {k: n for k, v in after.items() if (n := v - requests_before.get(k, 0))},
+        "table_operations": dict(Counter(tables.ops) - ops_before),
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+    if not write_result(store, run_id, index, result):
+        log.info("batch %s/%d: another delivery recorded its result first", run_id, index)
+        return BatchOutcome(run_id, index, "lost")
+    return BatchOutcome(run_id, index, "done", result)
