@@ -19,6 +19,7 @@ from .query import (
     context_url,
     count_matching,
     cut_page,
+    key_candidates,
     make_skiptoken,
     page_size,
     parse_orderby,
@@ -80,7 +81,8 @@ def read_collection(svc: Service, req: Request, td: TableData) -> Response:
     writer = RowWriter(svc.store, td, columns, annotation_filter(req.prefer), svc.base_language).expand(
         q.get("$expand")
     )
-    page = cut_page(svc.store, td, predicate, orderby, size, cookie)
+    candidates = key_candidates(td, q.get("$filter")) if predicate is not None else None
+    page = cut_page(svc.store, td, predicate, orderby, size, cookie, candidates)
     body: dict[str, Any] = {"@odata.context": context_url(svc.api_url, td.table.entity_set, select)}
     if q.get("$count") == "true":
         body["@odata.count"] = min(count_matching(svc.store, td, predicate), 5000)

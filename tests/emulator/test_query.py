@@ -312,3 +312,28 @@ def test_error_envelope_with_annotations(emu: Emulator, http: requests.Session) 
     assert error["code"] == "0x80060888"
     assert error["@Microsoft.PowerApps.CDS.InnerError.Message"] == error["message"]
     assert "@Microsoft.PowerApps.CDS.HelpLink" in error
+
+
+def test_id_filters_answer_like_a_scan_and_look_only_at_their_rows(emu: Emulator,
+                                                                 http: requests.Session) -> None:
+    from dataverse_emulator.query import key_candidates
+
+    ids = add_contacts(emu, 30)
+    wanted = [ids[3], ids[17], ids[29], "00000000-0000-0000-0000-00000000dead"]
+    by_id = " or ".join(f"contactid eq {i.upper() if n % 2 else i}" for n, i in enumerate(wanted))
+    scanned = " or ".join(f"(contactid eq {i})" for i in wanted)  # same meaning, not the fast shape
+    td = emu.store.tables["contacts"]
+    assert key_candidates(td, by_id) == sorted(i.lower() for i in wanted)
+    assert key_candidates(td, scanned) is None
+    assert key_candidates(td, f"contactid eq {ids[0]} or fullname eq 'x'") is None
+
+    def read(text: str, page: int) -> list[str]:
+        out, url = [], emu.api_url + f"contacts?$select=fullname&$filter={text}"
+        while url:
+            body = http.get(url, headers={"Prefer": f"odata.maxpagesize={page}"}).json()
+            out += [row["contactid"] for row in body["value"]]
+            url = body.get("@odata.nextLink")
+        return out
+
+    for page in (1, 2, 50):
+        assert read(by_id, page) == read(scanned, page) == sorted([ids[3], ids[17], ids[29]])
