@@ -7,6 +7,8 @@ from functools import lru_cache
 
 import tldextract
 
+from functions.matching import cache_size
+
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
@@ -38,7 +40,7 @@ def host_of(url_or_host: str | None) -> str | None:
     return text or None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def registrable_domain(url_or_host: str | None) -> str | None:
     """The registrable domain ("eTLD+1") of a URL, host or e-mail address, IDNs in punycode; else None.
 
@@ -48,7 +50,7 @@ def registrable_domain(url_or_host: str | None) -> str | None:
     return _registrable_domain_of_host(host_of(url_or_host))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def _registrable_domain_of_host(host: str | None) -> str | None:
     """Cached per host as well: an account's website and its people's e-mail addresses share the work."""
     if not host or _IPV4.match(host) or "." not in host:

@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import ratio, token_sort_ratio
 
+from functions.matching import cache_size
+
 from .config import DEFAULT, PLATFORM_DOMAINS, MatchingConfig
 from .domains import company_domain
 from .groups import GroupHit, GroupTable, group_table, name_keys
@@ -137,7 +139,7 @@ def _side(
     )
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=cache_size.NAMES)
 def _account_side(account: AccountRecord) -> _Side:
     return _side(
         account.name,
@@ -150,7 +152,7 @@ def _account_side(account: AccountRecord) -> _Side:
     )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def _company_side(company: Company) -> _Side:
     return _side(
         company.name,
@@ -670,7 +672,7 @@ def _compare(a: _Side, b: _Side, config: MatchingConfig) -> EmployerMatch:
     return _result(RELATED, "name_similar", best, a, b, **scores)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def _match_cached(account: AccountRecord, company: Company, config: MatchingConfig) -> EmployerMatch:
     return _compare(_account_side(account), _company_side(company), config)
 

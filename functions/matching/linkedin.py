@@ -6,6 +6,8 @@ import re
 from functools import lru_cache
 from urllib.parse import unquote
 
+from functions.matching import cache_size
+
 _COMPANY = re.compile(r"(?:^|[./])linkedin\.com/(?:company|school|showcase)/([^/?#\s]+)")
 _PERSON = re.compile(r"(?:^|[./])linkedin\.com/(?:in|pub)/([^/?#\s]+)")
 
@@ -14,7 +16,7 @@ def _clean(url: str) -> str:
     return unquote(url.strip()).lower()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def linkedin_company_key(url: str | None) -> tuple[str, str] | None:
     """("id", "18170482") or ("slug", "peopledatalabs") from any form of a company-page URL, else None.
 

@@ -17,6 +17,8 @@ from typing import NamedTuple
 from anyascii import anyascii
 from cleanco.clean import prepare_default_terms
 
+from functions.matching import cache_size
+
 _UMLAUTS_DE = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 _HAS_UMLAUT = re.compile("[äöü]")
 _PARENS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]|（([^（）]*)）")
@@ -233,7 +235,7 @@ def _optional_words(base: list[str], tokens: list[str]) -> tuple[bool, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def company_keys(name: str | None) -> NameKeys | None:
     """All keys of a company name, or None for an empty name. Cached: pure function of the string."""
     if not name or not name.strip():
@@ -337,7 +339,7 @@ _PARTICLES = frozenset(
 _PERSON_PUNCT = re.compile(r"[’'`´‘.]")
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=cache_size.NAMES)
 def person_name_forms(name: str | None) -> tuple[tuple[str, ...], ...]:
     """Token tuples of a person name, one per spelling variant ("Jürgen" -> ("juergen",), ("jurgen",)).
 

@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 from nicknames import NickNamer
 from rapidfuzz.fuzz import ratio
 
+from functions.matching import cache_size
+
 from .config import DEFAULT, MatchingConfig
 from .linkedin import linkedin_person_slug
 from .normalise import PERSON_DROP, person_name_forms, script_of, without_particles
@@ -58,7 +60,7 @@ class _Name(NamedTuple):
 _NO_WORDS: frozenset[str] = frozenset()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def _given_part(first: str | None) -> tuple[frozenset[str], str, frozenset[str], bool]:
     """(given names, main given name, further given names, in Latin script) of a first-name field.
 
@@ -77,7 +79,7 @@ def _given_part(first: str | None) -> tuple[frozenset[str], str, frozenset[str],
     return frozenset(given), forms[0][0] if forms else "", frozenset(mids), script_of(first) == "latin"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def _surname_part(last: str | None) -> tuple[frozenset[str], frozenset[str], str, bool]:
     """(whole surnames with and without particles, surname words, main surname, in Latin script).
 
@@ -186,7 +188,7 @@ def _nicknamer() -> NickNamer:
     return NickNamer()
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=cache_size.NAMES)
 def _nickname_sets(name: str) -> tuple[frozenset[str], frozenset[str]]:
     """(nicknames and canonical names, canonical names) of one given name, from the nicknames data.
 
@@ -197,7 +199,7 @@ def _nickname_sets(name: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(nn.nicknames_of(name)) | canonicals, canonicals
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=cache_size.NAMES)
 def nickname_related(a: str, b: str) -> bool:
     """True if the nicknames data links the two given names (either direction, or a shared canonical)."""
     if not a or not b or a == b:

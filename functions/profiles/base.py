@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Protocol, runtime_checkable
 from urllib.parse import unquote
 
+from functions.matching import cache_size
 from functions.matching.records import Company, Position, Profile
 
 __all__ = [
@@ -206,6 +207,11 @@ class ProfileCatalog(Protocol):
         """(profile_id, content_hash) of every profile, without building the profiles."""
         ...
 
+    def profile_hash(self, profile_id: str) -> str | None:
+        """The content hash of the profile with this id, None when it is gone: one profile's entry
+        of ``profile_hashes``, without holding them all."""
+        ...
+
     def iter_profiles(self) -> Iterator[Profile]:
         """Every profile, with ``content_hash`` filled."""
         ...
@@ -221,7 +227,7 @@ class ProfileCatalog(Protocol):
 
 
 _LINKEDIN_HOST = re.compile(r"^(?:[a-z]{2,3}\.|www\.|m\.)?linkedin\.com$")
-_CACHE = 1 << 16  # distinct values remembered per normaliser: company names and dates repeat a lot
+_CACHE = cache_size.NAMES
 
 
 def _host_and_path(value: str) -> tuple[str, str]:

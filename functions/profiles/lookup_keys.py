@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from functions.matching import cache_size
 from functions.matching.config import PLATFORM_DOMAINS
 from functions.matching.domains import company_domain
 from functions.matching.normalise import company_keys, person_name_forms
 
 __all__ = ["company_lookup_keys", "names_agree", "person_keys"]
 
-_CACHE = 1 << 16
+_CACHE = cache_size.NAMES
 
 
 @lru_cache(maxsize=_CACHE)

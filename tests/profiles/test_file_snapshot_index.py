@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -281,6 +282,8 @@ def test_profile_hashes_equal_the_profiles_hashes(tmp_path: Path, scenario_file)
         assert dict(pairs) == {p.profile_id: p.content_hash for p in profiles}
         assert len(pairs) == len(profiles) == source.stats.profiles_loaded  # duplicates resolved
         assert all(p.content_hash == profile_content_hash(p) for p in profiles)  # stored = recomputed
+        assert all(source.profile_hash(pid) == phash for pid, phash in pairs)  # one at a time, alike
+        assert source.profile_hash("no-such-profile") is None
     assert source.stats.from_cache
 
 
@@ -351,3 +354,38 @@ def test_the_declared_protocols(tmp_path: Path) -> None:
     assert isinstance(pdl, ProfileSource)
     assert not isinstance(pdl, ProfileCatalog)
     assert INDEX_FORMAT >= 1
+
+
+def _mapped_rss_kb(path_fragment: str) -> int:
+    """Resident kB of this process's mappings of files whose path contains ``path_fragment``."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):  # a mapping's header line
+            inside = path_fragment in line
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux /proc")
+def test_look_ups_give_the_mapped_pages_back(tmp_path: Path) -> None:
+    from functions.profiles import file_snapshot
+
+    rows = [person(f"p{n}", f"Given{n}", f"Family{n}", company=f"Company {n % 700}", website=None,
+                   slug=f"given-family-{n}", emails=(f"g{n}@company{n % 700}.example",))
+            for n in range(6000)]
+    path = aged(write(tmp_path / "p.jsonl", jsonl(rows)))
+    FileSnapshotSource(str(path), index_dir=tmp_path / "idx").load()  # builds the cache file
+    source = FileSnapshotSource(str(path), index_dir=tmp_path / "idx")
+    assert source.load().from_cache
+    queries = [ProfileQuery(f"c{n}", email=f"g{n}@company{n % 700}.example") for n in range(0, 6000, 3)]
+    found = source.lookup_results(queries[: file_snapshot._RELEASE_EVERY - 1])
+    assert all(r.status == "matched" for r in found.values())
+    touched = _mapped_rss_kb("/idx/")
+    assert touched > 100  # the look-ups paged the index in
+    source.lookup_results(queries[file_snapshot._RELEASE_EVERY - 1 :])  # crosses the release mark
+    assert _mapped_rss_kb("/idx/") < touched / 4
+    assert source.lookup_results(queries[:5])["c0"].profile.profile_id == "p0"  # still answers
+    pairs = list(source.profile_hashes())  # a whole pass gives its pages back at the end
+    assert len(pairs) == 6000
+    assert _mapped_rss_kb("/idx/") < touched / 4
