@@ -72,16 +72,88 @@ def _wait_ready(url: str, process: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError("the emulator did not start in time")
 
 
+class _MemoryTracer:
+    """Where the scan was when its memory grew: samples RSS, and at every new high 16 MB above the last
+    one records the main thread's innermost project frames (BENCH_MEMORY_TRACE=1; printed to stderr)."""
+
+    def __init__(self, step_mb: float = 16.0) -> None:
+        import threading
+
+        self._main = threading.main_thread().ident
+        self._step = step_mb
+        self._high = 0.0
+        self.marks: list[tuple[float, float, str]] = []
+        self._started = time.perf_counter()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _rss_mb(self) -> float:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def _where(self) -> str:
+        frame = sys._current_frames().get(self._main)
+        names = []
+        while frame is not None and len(names) < 4:
+            path = frame.f_code.co_filename
+            if "/functions/" in path:
+                names.append(f"{Path(path).stem}.{frame.f_code.co_name}:{frame.f_lineno}")
+            frame = frame.f_back
+        return " < ".join(names)
+
+    def _sample(self) -> None:
+        while True:
+            rss = self._rss_mb()
+            if rss >= self._high + self._step:
+                self._high = rss
+                self.marks.append((time.perf_counter() - self._started, rss, self._where()))
+            time.sleep(0.2)
+
+    def report(self) -> None:
+        for seconds, rss, where in self.marks:
+            print(f"memory {seconds:7.1f} s {rss:7.0f} MB  {where}", file=sys.stderr)
+
+
+class _HeapSnapshots:
+    """What is allocated, by line, when a run enters a phase and half-way through validating
+    (BENCH_HEAP_SNAPSHOTS=1: tracemalloc, so the run is about twice as slow; printed to stderr)."""
+
+    def __init__(self) -> None:
+        import tracemalloc
+
+        self._tracemalloc = tracemalloc
+        tracemalloc.start(4)
+        self._seen: set[str] = set()
+
+    def progress(self, phase: str, done: int, total: int) -> None:
+        mark = phase if phase != "validating" else ("validating half" if total and done * 2 >= total else "")
+        if not mark or mark in self._seen:
+            return
+        self._seen.add(mark)
+        snapshot = self._tracemalloc.take_snapshot()
+        current = self._tracemalloc.get_traced_memory()[0] / 2**20
+        print(f"memory heap at '{mark}': {current:.0f} MB traced", file=sys.stderr)
+        for stat in snapshot.statistics("traceback")[:8]:
+            where = " < ".join(f"{Path(f.filename).stem}:{f.lineno}" for f in stat.traceback)
+            print(f"memory   {stat.size / 2**20:6.1f} MB {stat.count:8d}  {where}", file=sys.stderr)
+
+
 def child(env_json: str, day: str) -> None:
     """One scan in this process; prints a JSON line with the summary and the process's resources."""
     from functions.config import load_config
     from functions.pipeline import run_scan
+    from functions.pipeline.run import RunHooks
 
     env = json.loads(env_json)
     config = load_config(env)
     when = datetime.fromisoformat(day)
+    tracer = _MemoryTracer() if os.environ.get("BENCH_MEMORY_TRACE") else None
+    hooks = None
+    if os.environ.get("BENCH_HEAP_SNAPSHOTS"):
+        hooks = RunHooks(on_progress=_HeapSnapshots().progress)
     wall = time.perf_counter()
-    summary = run_scan(config, trigger="benchmark", clock=lambda: when)
+    summary = run_scan(config, trigger="benchmark", clock=lambda: when, hooks=hooks)
+    if tracer is not None:
+        tracer.report()
     wall = time.perf_counter() - wall
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
@@ -186,6 +258,9 @@ def main() -> int:
                     env={**os.environ, "PYTHONPATH": str(ROOT)},
                 )
                 run = json.loads(out.stdout.strip().splitlines()[-1])
+                for line in out.stderr.splitlines():
+                    if line.startswith("memory "):
+                        print(f"{name}: {line}", file=sys.stderr)
                 summary = run.pop("summary")
                 run["status"] = summary["status"]
                 run["mode"] = summary["mode"]

@@ -186,21 +186,32 @@ class CrmReader:
             yield item
         self.last_link = feed.delta_link
 
-    def read_table(self, entity_set: str, delta_link: str | None) -> TableChanges:
+    def converted(self, entity_set: str, delta_link: str | None) -> Iterator[Any]:
+        """The rows of ``changes`` converted (``AccountInfo``, ``OpportunityInfo``, ...), a page at a
+        time; a malformed row is skipped and counted. A delta read's deleted rows come as ``DeletedRow``
+        (a full read, ``delta_link`` None, has none)."""
         convert = {
             "contacts": self.contact,
             "accounts": self.account,
             "opportunities": self.opportunity,
             "connections": connection_info,
         }[entity_set]
-        out = TableChanges()
         for item in self.changes(entity_set, delta_link):
             if isinstance(item, DeletedRow):
-                out.deleted.append(item.id.lower())
+                if delta_link is not None:
+                    yield item
             else:
                 info = self.safe(convert, item.row, entity_set)
                 if info is not None:
-                    out.changed.append(info)
+                    yield info
+
+    def read_table(self, entity_set: str, delta_link: str | None) -> TableChanges:
+        out = TableChanges()
+        for item in self.converted(entity_set, delta_link):
+            if isinstance(item, DeletedRow):
+                out.deleted.append(item.id.lower())
+            else:
+                out.changed.append(item)
         out.delta_link = self.last_link
         return out
 

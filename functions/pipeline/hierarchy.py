@@ -11,14 +11,16 @@ so an account's hash does not depend on how it was read.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from functions.pipeline.crm_reader import AccountInfo
+    from functions.pipeline.spool import AccountSpool
 
-__all__ = ["MAX_DEPTH", "MAX_TREE", "HierarchyReader", "attach", "hierarchies", "tree_members"]
+__all__ = ["MAX_DEPTH", "MAX_TREE", "HierarchyReader", "attach", "attach_spooled", "hierarchies",
+           "tree_members"]
 
 log = logging.getLogger("functions.pipeline")
 
@@ -50,27 +52,51 @@ def _root(account_id: str, parents: Mapping[str, str | None]) -> str:
     return current
 
 
+def _groups(parents: Mapping[str, str | None]) -> Iterator[list[str]]:
+    """The accounts of ``parents`` grouped by their top-level parent, groups of two or more only."""
+    trees: dict[str, list[str]] = {}
+    for account_id in parents:
+        trees.setdefault(_root(account_id, parents), []).append(account_id)
+    return (members for members in trees.values() if len(members) > 1)
+
+
+def _tree(pairs: Iterable[Pair]) -> tuple[tuple[Pair, ...], bool]:
+    """The (name, website) pairs of one hierarchy in their stored order, and whether it was cut."""
+    ordered = sorted(set(pairs), key=lambda pair: (pair[0] or "", pair[1] or ""))
+    return tuple(ordered[:MAX_TREE]), len(ordered) > MAX_TREE
+
+
 def hierarchies(accounts: Mapping[str, AccountInfo]) -> tuple[dict[str, tuple[Pair, ...]], int]:
     """Account id -> (name, website) of every account of its hierarchy (itself included), for accounts
     in a hierarchy of two or more; and how many hierarchies were cut at ``MAX_TREE``."""
     parents = {account_id: info.parent_id for account_id, info in accounts.items()}
-    trees: dict[str, list[str]] = {}
-    for account_id in accounts:
-        trees.setdefault(_root(account_id, parents), []).append(account_id)
     out: dict[str, tuple[Pair, ...]] = {}
     cut = 0
-    for members in trees.values():
-        if len(members) < 2:
-            continue
-        pairs = sorted({(accounts[m].record.name, accounts[m].record.website) for m in members},
-                       key=lambda pair: (pair[0] or "", pair[1] or ""))
-        if len(pairs) > MAX_TREE:
-            cut += 1
-            pairs = pairs[:MAX_TREE]
-        tree = tuple(pairs)
+    for members in _groups(parents):
+        tree, was_cut = _tree((accounts[m].record.name, accounts[m].record.website) for m in members)
+        cut += was_cut
         for member in members:
             out[member] = tree
     return out, cut
+
+
+def attach_spooled(accounts: AccountSpool) -> int:
+    """``attach`` for the accounts of a full read kept in a spool: the hierarchies are found from the
+    parent links alone (accounts with neither parent nor child are never unpickled), and only the
+    members of a hierarchy are rewritten. Returns the number of hierarchies cut at ``MAX_TREE``."""
+    parents: dict[str, str | None] = dict(accounts.parent_links())
+    for top in accounts.existing({p for p in parents.values() if p} - parents.keys()):
+        parents[top] = None
+    cut = 0
+    for members in _groups(parents):
+        infos = [accounts.get(m) for m in members]
+        tree, was_cut = _tree((i.record.name, i.record.website) for i in infos if i is not None)
+        cut += was_cut
+        for info in infos:
+            if info is not None:
+                accounts.put(info.record.account_id, info.parent_id,
+                             replace(info, record=replace(info.record, hierarchy=tree)))
+    return cut
 
 
 def tree_members(accounts: Mapping[str, AccountInfo]) -> dict[str, frozenset[str]]:

@@ -14,7 +14,7 @@ import logging
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,7 +35,7 @@ from functions.pipeline.hashing import (
 )
 from functions.pipeline.plan import reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
-from functions.pipeline.spool import PairSpool, PlanSpool, StateSpool, run_directory
+from functions.pipeline.spool import AccountSpool, PairSpool, PlanSpool, RowSpool, StateSpool, run_directory
 from functions.pipeline.validate import BatchItem, lookup_key_hash, validate_batch
 from functions.pipeline.writer import WRITE_FLUSH, BatchWriter, Planned, apply_facts, instant
 from functions.profiles import ProfileCatalog, ProfileSource
@@ -407,8 +407,9 @@ class _Run:
         self.pairs = PairSpool(ProfileIndex.page_of, self.workdir)  # written once, at the end
         self.pending: dict[str, dict[str, Any]] = {}
         self.new_pending: list[tuple[str, str, str]] = []
-        self.index_opps: list[tuple[str, str | None]] = []
-        self.index_conns: list[tuple[str, str, str]] = []
+        # (opportunity, parent contact) and (connection, opportunity, contact) to store at commit
+        self.index_opps = RowSpool("opportunities", self.workdir)
+        self.index_conns = RowSpool("connections", self.workdir)
         self.index_deleted_opps: list[str] = []
         self.index_deleted_conns: list[str] = []
         self.drop_pending: list[str] = []
@@ -418,7 +419,7 @@ class _Run:
         self.entering = 0
         self.entering_stored = 0
         self.profile_changed: set[str] = set()
-        self.profile_hashes: dict[str, str] | None = None
+        self.profiles_moved = False
         self.profile_count: int | None = None
         self.profile_version: str | None = None
         self.profile_file_unchanged = False  # a file source whose version is the last run's
@@ -426,8 +427,8 @@ class _Run:
 
     def close(self) -> None:
         """Remove the run's scratch files."""
-        self.plan.close()
-        self.pairs.close()
+        for spool in (self.plan, self.pairs, self.index_opps, self.index_conns):
+            spool.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ------------------------------------------------------------------ steps
@@ -470,7 +471,7 @@ class _Run:
         self.pending = self.pending_list.all()
         self.hooks.progress("reading profiles", 0, 0)
         t = self._timed("sync_users_and_checkpoint", t)
-        self.profile_hashes, digests = self._profile_hashes()
+        digests = self._profile_digests()
         t = self._timed("profile_file", t)
         new_links: dict[str, str | None] = {}
         if not reasons_full:
@@ -505,7 +506,10 @@ class _Run:
         self.state_updates, self.deleted = [], set()
         self.plan.close()
         self.plan = PlanSpool(self.workdir)
-        self.index_opps, self.index_conns = [], []
+        for spool in (self.index_opps, self.index_conns):
+            spool.close()
+        self.index_opps = RowSpool("opportunities", self.workdir)
+        self.index_conns = RowSpool("connections", self.workdir)
         self.index_deleted_opps, self.index_deleted_conns = [], []
         self.drop_pending = []
         self.entering, self.entering_stored = 0, 0
@@ -550,35 +554,43 @@ class _Run:
             store.save(ProvisionedRecord(fingerprint, self.now, report.binding, report.supporting_columns))
         return report.binding, supporting, report.binding.logical_name
 
-    def _profile_hashes(self) -> tuple[dict[str, str] | None, dict[str, str] | None]:
-        """Profile id -> content hash of every profile in a file source (a local re-read, no billed
-        look-up), and the per-shard digests. ``(None, None)`` for sources without a cheap diff (PDL).
+    def _profile_digests(self) -> dict[str, str] | None:
+        """The per-shard digests of the profile file's (profile id, content hash) pairs, streamed from
+        the source's index (a local re-read, no billed look-up); None for sources without a cheap diff
+        (PDL). Afterwards ``profiles_moved`` says whether a stored profile hash can be out of date.
 
         A file whose version (size and mtime, or the blob's ETag) is the one the last good run read
-        has not changed: its digests come from the checkpoint, nothing is read, and no profile counts
-        as moved (``profile_hashes`` stays None)."""
+        has not changed: its digests come from the checkpoint and nothing is read."""
         if not isinstance(self.source, ProfileCatalog):
-            return None, None
+            return None
         self.profile_version = self.source.version()
         digests = self.checkpoint.get("profile_digests")
-        count = int(self.checkpoint.get("profile_count") or 0)
-        if digests and count and self.profile_version == self.checkpoint.get("profile_version"):
-            self.profile_count = count
-            self.summary.profile_file = {"unchanged_since_last_run": True, "profiles": count}
+        previous = int(self.checkpoint.get("profile_count") or 0)
+        if digests and previous and self.profile_version == self.checkpoint.get("profile_version"):
+            self.profile_count = previous
+            self.summary.profile_file = {"unchanged_since_last_run": True, "profiles": previous}
             self.profile_file_unchanged = True
-            return None, digests
-        hashes = dict(self.source.profile_hashes())
-        self.profile_count = len(hashes)
+            return digests
+        count = 0
+
+        def counted() -> Iterator[tuple[str, str]]:
+            nonlocal count
+            for pair in self.source.profile_hashes():
+                count += 1
+                yield pair
+
+        digests = ProfileIndex.shard_digests(counted())
+        self.profile_count = count
         self._record_profile_file_stats()
-        previous = count
-        if not hashes:
+        if not count:
             raise ProfileFileError("PROFILE_FILE: the profile file holds no profiles (empty or truncated "
                                    "file?); the run stopped before validating anything")
-        if previous and len(hashes) * 2 < previous:
-            raise ProfileFileError(f"PROFILE_FILE: the profile file holds {len(hashes)} profiles, fewer "
+        if previous and count * 2 < previous:
+            raise ProfileFileError(f"PROFILE_FILE: the profile file holds {count} profiles, fewer "
                                    f"than half of the {previous} of the last good run (truncated file?); "
                                    "the run stopped before validating anything")
-        return hashes, ProfileIndex.shard_digests(hashes.items())
+        self.profiles_moved = True
+        return digests
 
     def _record_profile_file_stats(self) -> None:
         """Malformed profile rows go into the run record (counters, ``profile_file``), not only the log."""
@@ -600,27 +612,34 @@ class _Run:
         r = self.reader
         links: dict[str, str | None] = {}
         self.hooks.progress("reading accounts", 0, 0)
-        accounts_t = r.read_table("accounts", None)
-        links["accounts"] = accounts_t.delta_link
-        accounts = {a.record.account_id: a for a in accounts_t.changed}
-        del accounts_t
-        self._note_truncated(hierarchy.attach(accounts))
+        with AccountSpool(self.workdir) as accounts:
+            for info in r.converted("accounts", None):
+                accounts.put(info.record.account_id, info.parent_id, info)
+            links["accounts"] = r.last_link
+            self._note_truncated(hierarchy.attach_spooled(accounts))
+            links |= self._read_full_contacts(accounts)
+        return links
+
+    def _read_full_contacts(self, accounts: AccountSpool) -> dict[str, str | None]:
+        r = self.reader
+        links: dict[str, str | None] = {}
         self.hooks.progress("reading opportunities", 0, 0)
-        opps_t = r.read_table("opportunities", None)
-        links["opportunities"] = opps_t.delta_link
-        scoped_opps = {o.opportunity_id for o in opps_t.changed if o.open and o.owner_id in self.sync}
-        linked = {o.parent_contact for o in opps_t.changed
-                  if o.opportunity_id in scoped_opps and o.parent_contact}
-        self.index_opps = [(o.opportunity_id, o.parent_contact) for o in opps_t.changed]
-        del opps_t
+        scoped_opps: set[str] = set()
+        linked: set[str] = set()
+        for opp in r.converted("opportunities", None):
+            if opp.open and opp.owner_id in self.sync:
+                scoped_opps.add(opp.opportunity_id)
+                if opp.parent_contact:
+                    linked.add(opp.parent_contact)
+            self.index_opps.append((opp.opportunity_id, opp.parent_contact))
+        links["opportunities"] = r.last_link
         self.hooks.progress("reading connections", 0, 0)
-        conns_t = r.read_table("connections", None)
-        links["connections"] = conns_t.delta_link
-        for conn in conns_t.changed:
+        for conn in r.converted("connections", None):
             self.index_conns.append((conn.connection_id, conn.opportunity_id, conn.contact_id))
             if conn.active and conn.opportunity_id in scoped_opps:
                 linked.add(conn.contact_id)
-        del conns_t
+        links["connections"] = r.last_link
+        del scoped_opps
         self.hooks.progress("reading state", 0, 0)
         with StateSpool(self.states.iter_compact(), key=lambda s: s.contact_id,
                         directory=self.workdir) as states:
@@ -636,7 +655,7 @@ class _Run:
                 if seen % 5000 == 0:
                     self.hooks.progress("reading contacts", seen, 0)
                 cid = contact.contact_id
-                account = accounts.get(contact.record.account_id or "")
+                account = accounts.get(contact.record.account_id) if contact.record.account_id else None
                 self._evaluate(contact, account, cid in linked, states.pop(cid))
             links["contacts"] = r.last_link
             # state of contacts Dataverse no longer returns
@@ -698,12 +717,12 @@ class _Run:
             self.index_deleted_conns.append(conn_id)
         # profile changes (file source): only shards whose digest moved are read
         old_digests = checkpoint.get("profile_digests")
-        if digests is not None and old_digests is not None and self.profile_hashes is not None:
+        if digests is not None and old_digests is not None and self.profiles_moved:
             for shard in sorted(set(digests) | set(old_digests)):
                 if digests.get(shard) == old_digests.get(shard):
                     continue
                 for pid, cid, phash in self.profile_index.pairs_in(shard):
-                    if self.profile_hashes.get(pid) != phash:
+                    if self.source.profile_hash(pid) != phash:
                         self.profile_changed.add(cid)
         # refresh due: the shards whose slot day came up since the last run
         last_day = checkpoint.get("last_day")
@@ -858,9 +877,9 @@ class _Run:
 
     def _profile_moved(self, state: ContactState | None) -> bool:
         """The matched profile's content changed (or it left the file) since the last check."""
-        if self.profile_hashes is None or state is None or not state.profile_id:
+        if not self.profiles_moved or state is None or not state.profile_id:
             return False
-        return self.profile_hashes.get(state.profile_id) != state.profile_hash
+        return self.source.profile_hash(state.profile_id) != state.profile_hash
 
     _facts = staticmethod(apply_facts)
 

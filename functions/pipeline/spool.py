@@ -1,6 +1,6 @@
 """A run's working set on local disk, so memory stays flat however many contacts an org has.
 
-Two spools, each one SQLite file in the run's temp directory (deleted when the run ends):
+Each spool is one SQLite file in the run's temp directory (deleted when the run ends):
 
 - :class:`PlanSpool` holds the planned contacts (the contact as read, its account, the reason, the
   state it was compared with). The look-up budget needs them ordered oldest first; SQLite sorts on
@@ -8,6 +8,10 @@ Two spools, each one SQLite file in the run's temp directory (deleted when the r
 - :class:`StateSpool` holds the stored states during a full read: every contact Dataverse returns is
   compared with its state (taken out of the spool), and what is left at the end is the state of
   contacts Dataverse no longer returns.
+- :class:`AccountSpool` holds the accounts of a full read, each contact's account read back by id, the
+  hierarchies worked out from the parent links alone.
+- :class:`RowSpool` holds rows to store at the end of a run (the opportunity and connection index),
+  handed back in id order so that each stored page is written once.
 
 Rows are pickled: the file is private to this process and lives only as long as the run.
 """
@@ -15,6 +19,7 @@ Rows are pickled: the file is private to this process and lives only as long as 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pickle
 import shutil
@@ -24,7 +29,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["PairSpool", "PlanSpool", "StateSpool", "run_directory"]
+__all__ = ["AccountSpool", "PairSpool", "PlanSpool", "RowSpool", "StateSpool", "run_directory"]
 
 _INSERT_CHUNK = 2000
 _RUN_DIR_PREFIX = "dval-run-"
@@ -65,11 +70,15 @@ class _Spool:
         self._pending = 0
 
     def _wrote(self, n: int = 1) -> None:
+        """After a write: commit every ``_INSERT_CHUNK`` writes (a read in between may have settled the
+        transaction: then the next one begins here)."""
         self._pending += n
         if self._pending >= _INSERT_CHUNK:
-            self._db.execute("COMMIT")
-            self._db.execute("BEGIN")
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
             self._pending = 0
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
 
     def _settle(self) -> None:
         if self._db.in_transaction:
@@ -193,3 +202,74 @@ class PairSpool(_Spool):
         if chunk:
             yield chunk
         self._db.execute("DELETE FROM pair")
+
+
+class AccountSpool(_Spool):
+    """Accounts by id, with each one's parent kept beside it so hierarchies are found without
+    unpickling every account. ``get`` keeps the last few thousand accounts asked for in memory: the
+    contacts of an org's large accounts come back to them again and again."""
+
+    def __init__(self, directory: str | None = None, *, remembered: int = 4096) -> None:
+        super().__init__("accounts", "CREATE TABLE account (id TEXT PRIMARY KEY, parent TEXT, "
+                                     "item BLOB NOT NULL)", directory)
+        self._db.execute("CREATE INDEX account_parent ON account (parent) WHERE parent IS NOT NULL")
+        self.get = functools.lru_cache(maxsize=remembered)(self._get)
+
+    def put(self, account_id: str, parent_id: str | None, item: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO account VALUES (?, ?, ?)",
+                         (account_id, parent_id, pickle.dumps(item, protocol=5)))
+        self._wrote()
+        self.get.cache_clear()
+
+    def _get(self, account_id: str) -> Any | None:
+        self._settle()
+        row = self._db.execute("SELECT item FROM account WHERE id = ?", (account_id,)).fetchone()
+        return None if row is None else pickle.loads(row[0])  # noqa: S301 - our own scratch file
+
+    def __len__(self) -> int:
+        self._settle()
+        return int(self._db.execute("SELECT COUNT(*) FROM account").fetchone()[0])
+
+    def parent_links(self) -> Iterator[tuple[str, str]]:
+        """(account id, parent id) of every account that has a parent."""
+        self._settle()
+        cursor = self._db.execute("SELECT id, parent FROM account WHERE parent IS NOT NULL ORDER BY id")
+        while rows := cursor.fetchmany(1000):
+            yield from ((str(a), str(b)) for a, b in rows)
+
+    def existing(self, account_ids: Iterable[str]) -> set[str]:
+        """Those of ``account_ids`` that are in the spool."""
+        self._settle()
+        found: set[str] = set()
+        wanted = sorted(set(account_ids))
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(str(row[0]) for row in
+                         self._db.execute(f"SELECT id FROM account WHERE id IN ({marks})", part))  # noqa: S608
+        return found
+
+
+class RowSpool(_Spool):
+    """Rows (tuples) by their first item, an id: ``append`` while reading (a later row with the same id
+    replaces the earlier one), then iterate them in id order."""
+
+    def __init__(self, name: str, directory: str | None = None) -> None:
+        super().__init__(name, "CREATE TABLE row (id TEXT PRIMARY KEY, item BLOB NOT NULL)", directory)
+
+    def append(self, row: tuple[Any, ...]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO row VALUES (?, ?)", (row[0], pickle.dumps(row, protocol=5)))
+        self._wrote()
+
+    def __len__(self) -> int:
+        self._settle()
+        return int(self._db.execute("SELECT COUNT(*) FROM row").fetchone()[0])
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self._settle()
+        cursor = self._db.execute("SELECT item FROM row ORDER BY id")
+        while rows := cursor.fetchmany(1000):
+            yield from (pickle.loads(row[0]) for row in rows)  # noqa: S301 - our own scratch file

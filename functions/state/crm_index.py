@@ -15,6 +15,9 @@ from functions.state.tables import CountingStore
 
 __all__ = ["CrmIndex", "PendingList", "ProfileIndex", "profile_shard"]
 
+#: Index pages written together (4 of the 16 partitions per kind, in parallel when rows come sorted).
+_PAGES_PER_WRITE = 64
+
 
 class CrmIndex:
     """Opportunity -> parent contact; connection -> (opportunity, contact).
@@ -32,11 +35,25 @@ class CrmIndex:
     def _page(kind: str, record_id: str) -> str:
         return kind + record_id[:2].lower()
 
-    def _put(self, kind: str, rows: dict[str, dict[str, str]]) -> int:
-        by_page: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
-        for record_id, record in rows.items():
-            by_page[self._page(kind, record_id)][record_id] = record
+    def _put(self, kind: str, rows: Iterable[tuple[str, dict[str, str]]]) -> int:
+        """Store ``(id, record)`` rows. Rows in id order (as the run's spools give them) fill one page
+        after the other and are written ``_PAGES_PER_WRITE`` pages at a time, so memory holds a few
+        pages of the index, not all of it; once a row comes out of order, the rest are written together
+        at the end, so that no page is written twice."""
+        written = 0
+        by_page: dict[str, dict[str, dict[str, str]]] = {}
+        previous, ordered = "", True
+        for record_id, record in rows:
+            page = self._page(kind, record_id)
+            ordered = ordered and page >= previous
+            if ordered and page != previous and len(by_page) >= _PAGES_PER_WRITE:
+                written += self._write(by_page)
+                by_page = {}
+            by_page.setdefault(page, {})[record_id] = record
+            previous = page
+        return written + self._write(by_page)
 
+    def _write(self, by_page: dict[str, dict[str, dict[str, str]]]) -> int:
         def setter(new: dict[str, dict[str, str]]) -> Any:
             return lambda records: records.update(new)
 
@@ -63,10 +80,10 @@ class CrmIndex:
         self.pages.update_many({page: remover(gone) for page, gone in by_page.items()})
 
     def put_opportunities(self, rows: Iterable[tuple[str, str | None]]) -> int:
-        return self._put("o", {oid: {"parent_contact": contact or ""} for oid, contact in rows})
+        return self._put("o", ((oid, {"parent_contact": contact or ""}) for oid, contact in rows))
 
     def put_connections(self, rows: Iterable[tuple[str, str, str]]) -> int:
-        return self._put("n", {cid: {"opportunity": opp, "contact": contact} for cid, opp, contact in rows})
+        return self._put("n", ((cid, {"opportunity": opp, "contact": contact}) for cid, opp, contact in rows))
 
     def opportunity(self, opp_id: str) -> str | None:
         return (self._get("o", opp_id) or {}).get("parent_contact") or None

@@ -12,6 +12,7 @@ from functions.dataverse import DataverseClient, build_client
 from functions.matching.records import AccountRecord
 from functions.pipeline import hierarchy
 from functions.pipeline.crm_reader import AccountInfo, CrmReader
+from functions.pipeline.spool import AccountSpool
 
 
 def _id(n: int) -> str:
@@ -54,6 +55,44 @@ def test_attach_puts_the_tree_on_the_record_and_cuts_huge_trees(monkeypatch: pyt
     accounts = org()
     assert hierarchy.attach(accounts) == 1
     assert len(accounts[_id(2)].record.hierarchy) == 3
+
+
+def spooled(accounts: dict[str, AccountInfo], directory: str) -> AccountSpool:
+    spool = AccountSpool(directory)
+    for account in accounts.values():
+        spool.put(account.record.account_id, account.parent_id, account)
+    return spool
+
+
+def test_a_spooled_full_read_gets_the_same_trees_as_attach(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for max_tree in (hierarchy.MAX_TREE, 3):
+        monkeypatch.setattr(hierarchy, "MAX_TREE", max_tree)
+        expected = org()
+        cut = hierarchy.attach(expected)
+        with spooled(org(), str(tmp_path)) as spool:
+            assert hierarchy.attach_spooled(spool) == cut
+            assert len(spool) == len(expected)
+            for account_id, account in expected.items():
+                assert spool.get(account_id) == account
+
+
+def test_a_spooled_forest_matches_attach_on_random_hierarchies(tmp_path) -> None:
+    import random
+
+    rng = random.Random(7)
+    accounts: dict[str, AccountInfo] = {}
+    for n in range(1, 400):
+        # parents among earlier accounts, some missing (99999), a few pointing forward (cycles)
+        roll = rng.random()
+        parent = None if roll < 0.5 else 99999 if roll < 0.55 else rng.randrange(1, 420) if roll < 0.6 \
+            else rng.randrange(1, n) if n > 1 else None
+        account = info(n, f"Company {rng.randrange(60)}", parent, website=rng.choice([None, "a.example"]))
+        accounts[account.record.account_id] = account
+    expected = dict(accounts)
+    hierarchy.attach(expected)
+    with spooled(accounts, str(tmp_path)) as spool:
+        hierarchy.attach_spooled(spool)
+        assert {a: spool.get(a) for a in expected} == expected
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import os
 import random
 
 from functions.pipeline.plan import PlanItem, apply_budget
-from functions.pipeline.spool import PlanSpool, StateSpool
+from functions.pipeline.spool import AccountSpool, PlanSpool, RowSpool, StateSpool
 from functions.state.contacts import ContactState
 
 
@@ -102,3 +102,31 @@ def test_a_new_run_directory_removes_those_of_runs_killed_long_ago(tmp_path) -> 
     assert recent.exists()  # may belong to a run still working
     assert other.exists()  # not ours
     assert os.path.isdir(fresh)
+
+
+def test_row_spool_gives_rows_back_in_id_order_the_later_of_one_id_winning(tmp_path) -> None:
+    rng = random.Random(9)
+    rows = [(f"{rng.getrandbits(128):032x}", f"opp{i}", f"contact{i}") for i in range(3000)]
+    with RowSpool("connections", str(tmp_path)) as spool:
+        assert not spool
+        for row in rows:
+            spool.append(row)
+        spool.append((rows[5][0], "opp-moved", "contact5"))
+        assert len(spool) == 3000
+        got = list(spool)
+    assert [row[0] for row in got] == sorted(row[0] for row in rows)
+    assert {r[0]: r for r in got}[rows[5][0]] == (rows[5][0], "opp-moved", "contact5")
+    assert os.listdir(tmp_path) == []
+
+
+def test_account_spool_reads_back_by_id_and_sees_a_rewrite(tmp_path) -> None:
+    with AccountSpool(str(tmp_path), remembered=2) as spool:
+        for n in range(10):
+            spool.put(f"a{n}", f"a{n - 1}" if n % 3 else None, {"name": f"Account {n}"})
+        assert spool.get("a4") == {"name": "Account 4"}
+        assert spool.get("missing") is None
+        assert sorted(spool.parent_links()) == [(f"a{n}", f"a{n - 1}") for n in range(10) if n % 3]
+        assert spool.existing(["a1", "a9", "zz"]) == {"a1", "a9"}
+        spool.put("a4", None, {"name": "Account 4, renamed"})  # a remembered account is read again
+        assert spool.get("a4") == {"name": "Account 4, renamed"}
+    assert os.listdir(tmp_path) == []

@@ -155,6 +155,29 @@ def test_crm_index_is_packed_and_reads_entries_of_an_earlier_version(tables: Sca
     assert index.opportunity(opps[18][0]) == "c-18"
 
 
+def test_index_rows_in_id_order_are_written_a_few_pages_at_a_time(tables: ScanTables, monkeypatch) -> None:
+    from functions.state import crm_index
+
+    index = crm_index.CrmIndex(tables.crmindex)
+    written: list[int] = []
+    write = index._write
+    monkeypatch.setattr(index, "_write", lambda by_page: written.append(len(by_page)) or write(by_page))
+    import random
+    import uuid
+
+    rng = random.Random(4)
+    opps = sorted((str(uuid.UUID(int=rng.getrandbits(128))), f"c-{n}") for n in range(3000))
+    assert index.put_opportunities(opps) == 256  # every page once
+    assert max(written) <= crm_index._PAGES_PER_WRITE
+    assert len(written) >= 256 // crm_index._PAGES_PER_WRITE
+    assert all(index.opportunity(oid) == contact for oid, contact in opps[::97])
+    written.clear()
+    shuffled = list(reversed(opps))  # out of order: held, then written once
+    assert index.put_opportunities([(oid, "c-again") for oid, _ in shuffled]) == 256
+    assert written == [256]
+    assert index.opportunity(opps[5][0]) == "c-again"
+
+
 def test_a_transaction_whose_condition_fails_is_redone_page_by_page(tables: ScanTables) -> None:
     pages = PackedPages(tables.crmindex)
     pages.update("cd01", lambda records: records.update({"old": {"v": 1}}))
