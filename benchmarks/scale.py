@@ -128,7 +128,8 @@ def main() -> int:
          "--seed", str(args.seed)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     results: dict = {"contacts": args.contacts, "workers": args.workers, "batch_size": args.batch_size}
-    child_env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # MALLOC_ARENA_MAX as infra sets it for the Function App (docs/scan.md, "Memory")
+    child_env = {**os.environ, "PYTHONPATH": str(ROOT), "MALLOC_ARENA_MAX": "2"}
     try:
         _wait_ready(url, emulator, timeout=600)
         with Azurite() as azurite:

@@ -255,7 +255,8 @@ def main() -> int:
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", json.dumps(env), day],
                     cwd=ROOT, capture_output=True, text=True, check=True,
-                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                    # MALLOC_ARENA_MAX as infra sets it for the Function App (docs/scan.md, "Memory")
+                    env={**os.environ, "PYTHONPATH": str(ROOT), "MALLOC_ARENA_MAX": "2"},
                 )
                 run = json.loads(out.stdout.strip().splitlines()[-1])
                 for line in out.stderr.splitlines():

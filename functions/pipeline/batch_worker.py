@@ -113,7 +113,8 @@ def process_batch(config: AppConfig, tables: ScanTables, body: bytes | str, *,
     ops_before = Counter(tables.ops)
     writer = BatchWriter(client=services.client, reader=reader, binding=binding, supporting=supporting,
                          now=datetime.fromisoformat(ctx["now"]), today=date.fromisoformat(ctx["today"]),
-                         dry=False, scan=scan, states=states, pairs=pairs, summary=summary)
+                         dry=False, scan=scan, states=states, pairs=pairs, summary=summary,
+                         keep_stored=True)
     chunk = [decode_item(item) for item in payload["items"]]
     t0 = time.monotonic()
     refused = writer.validate(chunk, index, services.profiles, MatchingConfig.from_mapping(ctx["matching"]))

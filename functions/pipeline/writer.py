@@ -20,6 +20,7 @@ from functions.dataverse import DataverseClient, DataverseError
 from functions.dataverse.column import ColumnBinding, SupportingColumns
 from functions.matching.config import MatchingConfig
 from functions.pipeline.crm_reader import AccountInfo, CrmContact, CrmReader
+from functions.pipeline.memory import give_back_free_memory
 from functions.pipeline.plan import next_refresh
 from functions.pipeline.validate import Batch, BatchItem, ItemResult, validate_batch
 from functions.pipeline.writeback import decide_write
@@ -103,8 +104,9 @@ class BatchWriter:
 
     Records into ``summary`` (counters, skipped / errors by reason, a dry run's would-write sample);
     collects ``new_pending`` (contacts to retry next run), ``written_versions`` (row versions of our
-    writes, for the next delta run's echo check), ``entering_stored`` and ``stored`` (ids whose state
-    was staged). States are written to ``states`` by :meth:`flush_states`; profile pairs go to
+    writes, for the next delta run's echo check), ``entering_stored`` and, with ``keep_stored`` (a
+    queue worker's one batch, never a whole run: it would grow with the org), ``stored`` (ids whose
+    state was staged). States are written to ``states`` by :meth:`flush_states`; profile pairs go to
     ``pairs`` as they are staged. ``lease`` (the run lock) is renewed right before every write.
     """
 
@@ -113,7 +115,7 @@ class BatchWriter:
                  scan: ScanConfig, states: ContactStates, pairs: _Pairs, summary: _Summary,
                  lease: _Lease | None = None, pending: Container[str] = (),
                  new_pending: list[tuple[str, str, str]] | None = None,
-                 written_versions: dict[str, str] | None = None) -> None:
+                 written_versions: dict[str, str] | None = None, keep_stored: bool = False) -> None:
         self.client = client
         self.reader = reader
         self.binding = binding
@@ -134,6 +136,7 @@ class BatchWriter:
         self.state_buffer: list[ContactState] = []
         self.done_pending: list[str] = []
         self.stored: list[str] = []
+        self.keep_stored = keep_stored
         self.entering_stored = 0
         self.write_flush = WRITE_FLUSH  # writes per $batch request (the run may set its own)
 
@@ -223,7 +226,8 @@ class BatchWriter:
         if entering:
             self.entering_stored += 1
         self.state_buffer.append(state)
-        self.stored.append(state.contact_id)
+        if self.keep_stored:
+            self.stored.append(state.contact_id)
         if state.profile_id:
             self.pairs.add(state.profile_id, state.contact_id, state.profile_hash)
         if state.contact_id in self.pending:
@@ -339,6 +343,8 @@ class BatchWriter:
         if self.state_buffer:
             self.states.put_many(self.state_buffer)
             self.state_buffer = []
+            # the page writes' threads freed their buffers into their own malloc arenas
+            give_back_free_memory()
 
     # ------------------------------------------------------------------ one batch
     def validate(self, chunk: list[Planned], index: int, source: ProfileSource,

@@ -56,6 +56,7 @@ PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__tableServiceUri",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "MALLOC_ARENA_MAX",  # read by glibc in the worker process (docs/scan.md, "Memory")
 }
 # Settings App Service itself provides (not infra, not the code's default): infra must never set them,
 # since a hand-set value would claim something the platform did not do. WEBSITE_AUTH_ENABLED is
