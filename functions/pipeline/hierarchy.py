@@ -123,7 +123,7 @@ class TreeWalk:
         self._gone: set[str] = set()  # asked for by id, not there
         self._fetched = 0  # accounts found as children, for MAX_FETCH
         self._capped = False
-        self._pending: tuple[Any, Any] | None = None
+        self._pending: tuple[Any, Any, set[str]] | None = None  # the reads of the round under way
 
     def know(self, infos: Iterable[AccountInfo]) -> None:
         for info in infos:
