@@ -17,11 +17,18 @@ KINDS = frozenset(
     {"throttle", "server_error", "slow", "drop", "commit_drop", "unauthorized", "forbidden", "expired_delta",
      "fail_record"}
 )
+#: kinds that can answer one part of a ``$batch`` (``in_batch=True``): the part gets the fault's answer,
+#: the other parts theirs; the outer request answers 200
+IN_BATCH_KINDS = frozenset({"throttle", "server_error", "slow", "unauthorized", "forbidden"})
 
 
 @dataclass
 class Fault:
-    """One injected failure. ``path`` is a regex searched in the path after ``/api/data/v9.2/``."""
+    """One injected failure. ``path`` is a regex searched in the path after ``/api/data/v9.2/``.
+
+    ``in_batch``: the fault hits the requests inside a ``$batch`` (one part answers, e.g., 429 or 503;
+    ``server_error`` answers any ``status``, 404 too) instead of requests sent on their own.
+    """
 
     kind: str
     method: str | None = None
@@ -33,6 +40,7 @@ class Fault:
     status: int = 503
     delay: float = 0.0
     record_id: str | None = None
+    in_batch: bool = False
     seen: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
 
@@ -41,6 +49,9 @@ class Fault:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(KINDS)}")
         if self.kind == "fail_record" and not self.record_id:
             raise ValueError("fail_record needs record_id=")
+        if self.in_batch and self.kind not in IN_BATCH_KINDS:
+            raise ValueError(f"{self.kind!r} cannot hit a part of a $batch; "
+                             f"in_batch faults: {sorted(IN_BATCH_KINDS)}")
         if self.record_id:
             self.record_id = self.record_id.lower()
         self._pattern = re.compile(self.path) if self.path else None
@@ -58,6 +69,7 @@ class Fault:
             "status",
             "delay",
             "record_id",
+            "in_batch",
         }
         unknown = set(data) - allowed
         if unknown:
@@ -98,11 +110,15 @@ class FaultRegistry:
         with self._lock:
             return [f for f in self._faults if not f.exhausted]
 
-    def take(self, method: str, path: str, kinds: frozenset[str]) -> Fault | None:
-        """The first fault of ``kinds`` that fires for this request (and count it as fired)."""
+    def take(self, method: str, path: str, kinds: frozenset[str], *,
+             in_batch: bool | None = None) -> Fault | None:
+        """The first fault of ``kinds`` that fires for this request (and count it as fired). ``in_batch``
+        (when given): only faults for requests inside a ``$batch`` (True) or sent on their own (False)."""
         with self._lock:
             for fault in self._faults:
                 if fault.kind not in kinds or fault.exhausted or not fault.matches(method, path):
+                    continue
+                if in_batch is not None and fault.in_batch != in_batch:
                     continue
                 fault.seen += 1
                 if fault.seen <= fault.after:

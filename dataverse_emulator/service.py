@@ -104,20 +104,25 @@ class Service:
         return "read"
 
     def handle(self, req: Request) -> Response:
-        """Answer one request. Inner ``$batch`` requests skip auth, faults and request counters."""
+        """Answer one request. Inner ``$batch`` requests skip auth and request counters, and meet only the
+        faults meant for them (``Fault(in_batch=True)``)."""
         if not req.in_batch:
             self.counters.request(self.classify(req))
             try:
                 self._authenticate(req)
             except ODataError as exc:
                 return self._error(exc, req)
-            fault = self.faults.take(req.method, req.path, HTTP_FAULTS)
+            fault = self.faults.take(req.method, req.path, HTTP_FAULTS, in_batch=False)
             if fault is not None:
                 answer = self._apply_fault(fault)
                 if answer is not None:
                     return answer
         else:
-            fault = None
+            fault = self.faults.take(req.method, req.path, HTTP_FAULTS, in_batch=True)
+            answer = self._apply_fault(fault) if fault is not None else None
+            fault = None  # the in_batch kinds never drop the connection
+            if answer is not None:
+                return answer
         try:
             response = self._route(req)
         except ODataError as exc:

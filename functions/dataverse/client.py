@@ -478,7 +478,8 @@ class DataverseClient:
         remaining filters. A group of a single GET is sent as a plain GET (same request count, fewer
         bytes). The ``$batch`` holds only GETs, so it is retried like a read (counted as
         ``batch_read``); an inner GET that failed transiently (429, 5xx, no part returned) is repeated
-        as a plain GET with the client's retry policy.
+        as a plain GET with the client's retry policy. ``query_batched`` does the same for reads of
+        several tables at once.
 
         One ``$batch`` answer is held in memory at a time: at most ``gets_per_batch`` pages.
 
@@ -495,39 +496,74 @@ class DataverseClient:
             ValueError: (immediately) bad select/page_size/entity set/gets_per_batch, or an empty filter.
             DataverseError: (while iterating) the typed error a plain GET of the failing filter raises.
         """
-        if isinstance(gets_per_batch, bool) or not 1 <= gets_per_batch <= MAX_BATCH_OPERATIONS:
-            raise ValueError(f"gets_per_batch must be between 1 and {MAX_BATCH_OPERATIONS}")
         if isinstance(filters, str):
             raise ValueError("filters must be a sequence of filter expressions, not one string")
+        pages = self.query_batched(
+            [(entity_set, filter_, select) for filter_ in filters],
+            page_size=page_size,
+            annotations=annotations,
+            gets_per_batch=gets_per_batch,
+        )
+        return (row for _, rows in pages for row in rows)
+
+    def query_batched(
+        self,
+        gets: Sequence[tuple[str, str, str | Sequence[str]]],
+        *,
+        page_size: int | None = None,
+        annotations: str | Sequence[str] | None = None,
+        gets_per_batch: int = DEFAULT_GETS_PER_BATCH,
+        single_as_get: bool = True,
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Yield ``(position, rows of one page)`` of many filtered GETs, of one table or several, sent
+        up to ``gets_per_batch`` per ``$batch``.
+
+        ``gets`` holds ``(entity_set, filter, select)`` per GET; ``position`` is the index of the GET a
+        page belongs to. Everything else is as for ``query_many``: the same URLs and ``Prefer`` header
+        as ``iter_rows``, pages of an inner answer's ``@odata.nextLink`` in a later ``$batch``, an inner
+        GET that failed transiently repeated alone as a plain GET under the retry policy, any other
+        inner failure raised as the typed error a plain GET raises, one ``$batch`` answer in memory at a
+        time. ``single_as_get`` False sends a group of one GET as a ``$batch`` too, so every targeted
+        read of a caller has one shape (``batch_read``); the request count is the same.
+
+        Raises:
+            ValueError: (immediately) bad select/page_size/entity set/gets_per_batch, or an empty filter.
+            DataverseError: (while iterating) the typed error a plain GET of the failing filter raises.
+        """
+        if isinstance(gets_per_batch, bool) or not 1 <= gets_per_batch <= MAX_BATCH_OPERATIONS:
+            raise ValueError(f"gets_per_batch must be between 1 and {MAX_BATCH_OPERATIONS}")
         urls = []
-        for filter_ in filters:
+        for entity_set, filter_, select in gets:
             if not isinstance(filter_, str) or not filter_.strip():
                 # An empty filter would read the whole table.
                 raise ValueError("every filter must be a non-empty expression")
             urls.append(self._collection_url(entity_set, select=select, filter=filter_, order_by=None))
         prefer = self._prefer(page_size, annotations)
-        return self._batched_rows(urls, prefer, gets_per_batch)
+        return self._batched_pages(urls, prefer, gets_per_batch, single_as_get)
 
-    def _batched_rows(self, urls: list[str], prefer: str, gets_per_batch: int) -> Iterator[dict[str, Any]]:
+    def _batched_pages(
+        self, urls: list[str], prefer: str, gets_per_batch: int, single_as_get: bool
+    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         headers = {"Prefer": prefer}
-        pending = deque(urls)
+        pending: deque[tuple[int, str]] = deque(enumerate(urls))
         while pending:
             group = [pending.popleft() for _ in range(min(gets_per_batch, len(pending)))]
-            if len(group) == 1:
-                for rows in self._pages(group[0], prefer):
-                    yield from rows
+            if len(group) == 1 and single_as_get:
+                position, url = group[0]
+                for rows in self._pages(url, prefer):
+                    yield position, rows
                 continue
-            operations = [BatchOperation("GET", url, None, headers) for url in group]
+            operations = [BatchOperation("GET", url, None, headers) for _, url in group]
             # continue-on-error: one failing GET must not hide the answers of the others.
             results = self._send_batch(operations, continue_on_error=True, kind="batch_read")
-            for url, result in zip(group, results, strict=True):
+            for (position, url), result in zip(group, results, strict=True):
                 if result.error is not None:
                     if result.status is None or is_retryable(result.error, idempotent=True, read=True):
                         # Transient, or the part is missing: ask again on its own, with the retry policy
                         # (a failure there raises exactly what a plain read raises).
                         log.info("batched GET failed (%s); repeating it alone", result.status)
                         for rows in self._pages(url, prefer):
-                            yield from rows
+                            yield position, rows
                         continue
                     raise result.error
                 page = checked_page(result.body)
@@ -535,8 +571,8 @@ class DataverseClient:
                 if next_link:
                     # Used unchanged; the origin check refuses a link to another host, as for plain reads.
                     self._url(next_link)
-                    pending.append(next_link)
-                yield from page["value"]
+                    pending.append((position, next_link))
+                yield position, page["value"]
             del results
 
     def _collection_url(

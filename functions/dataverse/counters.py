@@ -10,8 +10,8 @@ Kinds (one HTTP request each, every attempt counted, including retries and the r
 ``delete``    DELETE of one record
 ``bulk``      POST ``<set>/Microsoft.Dynamics.CRM.UpdateMultiple`` (and other ``*Multiple`` actions)
 ``batch``     POST ``$batch`` (one request, however many operations inside)
-``batch_read`` POST ``$batch`` holding only GETs of table rows (``query_many``: many id-filtered reads
-              in one request)
+``batch_read`` POST ``$batch`` holding only GETs of table rows (``query_many`` / ``query_batched``:
+              many id-filtered reads, of one table or several, in one request; a read round)
 ``action``    other POST actions (PublishXml, SetLocLabels, ...)
 ``function``  GET functions (WhoAmI, RetrieveProvisionedLanguages, ...)
 

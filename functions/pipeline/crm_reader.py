@@ -3,7 +3,10 @@
 Full read: ``read_changes`` without a delta link on all four tables (the answer carries the first delta
 links). Delta read: ``read_changes`` with the stored links. Targeted reads (by id, by account, by
 opportunity) fetch only the rows a delta run needs: one GET per ``CHUNK`` ids, many of those GETs per
-``$batch`` request (``DataverseClient.query_many``), so 2,500 ids cost one request.
+``$batch`` request, so 2,500 ids cost one request. The ``read_*`` methods build those reads as
+``functions.dataverse.rounds.Read`` objects, so a delta run sends reads of different tables that do not
+depend on each other in the same ``$batch`` (one round); the iterator methods (``contacts_by_id`` ...)
+send one kind of read on its own (``DataverseClient.query_many``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.dataverse import ChangedRow, DataverseClient, DeletedRow, validate_guid
+from functions.dataverse.rounds import Read, Task, run_rounds
 from functions.matching.records import AccountRecord, ContactRecord
 from functions.pipeline.hashing import (
     ACCOUNT_COLUMNS,
@@ -34,6 +38,7 @@ __all__ = [
     "CrmContact",
     "CrmReader",
     "OpportunityInfo",
+    "OpportunityLinks",
     "TableChanges",
 ]
 
@@ -108,6 +113,26 @@ def connection_info(row: dict[str, Any]) -> ConnectionInfo | None:
     else:
         return None
     return ConnectionInfo(str(row["connectionid"]).lower(), opp, contact, row.get("statecode") == ACTIVE)
+
+
+@dataclass
+class OpportunityLinks:
+    """What decides the ``opp_linked`` scope fact of some contacts, before the sync users are known:
+    the open opportunities whose parent contact is one of them, and those they are a stakeholder of."""
+
+    contacts: frozenset[str] = frozenset()
+    parent_of: list[OpportunityInfo] = field(default_factory=list)
+    stakeholders: dict[str, set[str]] = field(default_factory=dict)  # opportunity id -> contacts
+    connected: list[OpportunityInfo] = field(default_factory=list)  # the stakeholders' open opportunities
+
+    def linked(self, sync_owner: Any) -> set[str]:
+        """The contacts linked to an open opportunity a sync user owns."""
+        linked = {o.parent_contact for o in self.parent_of
+                  if o.parent_contact in self.contacts and o.owner_id in sync_owner}
+        for opp in self.connected:
+            if opp.owner_id in sync_owner:
+                linked |= self.stakeholders.get(opp.opportunity_id, set())
+        return linked
 
 
 @dataclass
@@ -216,16 +241,53 @@ class CrmReader:
         return out
 
     # ------------------------------------------------------------------ targeted reads
-    def _by(self, entity_set: str, column: str, ids: Iterable[str], select: list[str],
-            extra: str | None = None) -> Iterator[dict[str, Any]]:
+    @staticmethod
+    def _filters(column: str, ids: Iterable[str], extra: str | None = None) -> list[str]:
+        """One filter per ``CHUNK`` ids (``column eq a or column eq b ...``): keeps each URL as short as a
+        plain GET's. Ids are checked to be GUIDs, so nothing else reaches the filter."""
         unique = sorted({validate_guid(i).lower() for i in ids if i})
         filters = []
         for start in range(0, len(unique), CHUNK):
             condition = " or ".join(f"{column} eq {i}" for i in unique[start : start + CHUNK])
             filters.append(f"{extra} and ({condition})" if extra else condition)
-        # One GET per chunk keeps each URL as short as before; query_many packs the GETs into $batch
-        # requests (a single chunk goes as a plain GET), following any paging of an inner answer.
-        yield from self.client.query_many(entity_set, filters, select=select, page_size=self.page_size)
+        return filters
+
+    def _by(self, entity_set: str, column: str, ids: Iterable[str], select: list[str],
+            extra: str | None = None) -> Iterator[dict[str, Any]]:
+        # query_many packs the GETs into $batch requests (a single chunk goes as a plain GET), following
+        # any paging of an inner answer.
+        yield from self.client.query_many(entity_set, self._filters(column, ids, extra), select=select,
+                                          page_size=self.page_size)
+
+    def _read(self, entity_set: str, column: str, ids: Iterable[str], select: list[str], convert: Any,
+              extra: str | None = None) -> Read:
+        """The same GETs as ``_by``, as a ``Read`` for a round; rows converted (malformed ones skipped)."""
+        return Read(entity_set, self._filters(column, ids, extra), select,
+                    convert=lambda row: self.safe(convert, row, entity_set))
+
+    def run(self, task: Task[Any]) -> Any:
+        """Execute a task of ``Read`` rounds (``functions.dataverse.rounds``) with this reader's page size."""
+        return run_rounds(self.client, task, page_size=self.page_size)
+
+    def read_contacts_by_id(self, ids: Iterable[str]) -> Read:
+        return self._read("contacts", "contactid", ids, self.contact_columns, self.contact)
+
+    def read_contacts_of_accounts(self, account_ids: Iterable[str]) -> Read:
+        return self._read("contacts", "_parentcustomerid_value", account_ids, self.contact_columns,
+                          self.contact)
+
+    def read_accounts_by_id(self, ids: Iterable[str]) -> Read:
+        return self._read("accounts", "accountid", ids, list(ACCOUNT_COLUMNS), self.account)
+
+    def read_accounts_by_parent(self, parent_ids: Iterable[str]) -> Read:
+        """The accounts whose parent account is one of ``parent_ids`` (one level of a hierarchy)."""
+        return self._read("accounts", "_parentaccountid_value", parent_ids, list(ACCOUNT_COLUMNS),
+                          self.account)
+
+    def read_connections_of_opportunities(self, opp_ids: Iterable[str]) -> Read:
+        # Dataverse keeps every connection twice (record1 <-> record2); one direction is enough.
+        return self._read("connections", "_record1id_value", opp_ids, list(CONNECTION_COLUMNS),
+                          connection_info, extra="record2objecttypecode eq 2")
 
     def _converted(self, convert: Any, rows: Iterable[dict[str, Any]], table: str) -> Iterator[Any]:
         for row in rows:
@@ -269,36 +331,40 @@ class CrmReader:
             out[str(row["contactid"]).lower()] = int(value) if value is not None else None
         return out
 
-    def connections_of_opportunities(self, opp_ids: Iterable[str]) -> Iterator[ConnectionInfo]:
-        # Dataverse keeps every connection twice (record1 <-> record2); one direction is enough.
-        for row in self._by("connections", "_record1id_value", opp_ids, list(CONNECTION_COLUMNS),
-                            extra="record2objecttypecode eq 2"):
-            info = self.safe(connection_info, row, "connections")
-            if info is not None:
-                yield info
+    def connections_of_opportunities(self, opp_ids: Iterable[str]) -> list[ConnectionInfo]:
+        return self.run(_single(self.read_connections_of_opportunities(opp_ids)))
+
+    def opportunity_links_task(self, contact_ids: Iterable[str]) -> Task[OpportunityLinks]:
+        """Reads what decides the ``opp_linked`` fact of these contacts from current Dataverse data: the
+        open opportunities they are parent contact of and their open stakeholder connections (one
+        round), then the opportunities of those connections (a second round, only if there are any).
+        ``OpportunityLinks.linked(sync users)`` then tells which contacts are linked."""
+        ids = frozenset(contact_ids)
+        links = OpportunityLinks(ids)
+        if not ids:
+            return links
+        parent_of = self._read("opportunities", "_parentcontactid_value", ids, list(OPPORTUNITY_COLUMNS),
+                               self.opportunity, extra="statecode eq 0")
+        stakes = self._read("connections", "_record2id_value", ids, list(CONNECTION_COLUMNS), connection_info,
+                            extra="statecode eq 0 and record1objecttypecode eq 3")
+        yield [parent_of, stakes]
+        links.parent_of = [o for o in parent_of.results if o.parent_contact]
+        for conn in stakes.results:
+            if conn.contact_id in ids:
+                links.stakeholders.setdefault(conn.opportunity_id, set()).add(conn.contact_id)
+        if links.stakeholders:
+            opps = self._read("opportunities", "opportunityid", links.stakeholders, list(OPPORTUNITY_COLUMNS),
+                              self.opportunity, extra="statecode eq 0")
+            yield [opps]
+            links.connected = opps.results
+        return links
 
     def opportunity_links(self, contact_ids: Iterable[str], sync_owner: Any) -> set[str]:
         """Which of these contacts are parent contact or stakeholder of an open opportunity a sync user
         owns (the ``opp_linked`` scope fact), from current Dataverse data."""
-        ids = set(contact_ids)
-        linked: set[str] = set()
-        if not ids:
-            return linked
-        for row in self._by("opportunities", "_parentcontactid_value", ids, list(OPPORTUNITY_COLUMNS),
-                            extra="statecode eq 0"):
-            info = self.safe(self.opportunity, row, "opportunities")
-            if info is not None and info.parent_contact and info.owner_id in sync_owner:
-                linked.add(info.parent_contact)
-        by_opp: dict[str, set[str]] = {}
-        for row in self._by("connections", "_record2id_value", ids, list(CONNECTION_COLUMNS),
-                            extra="statecode eq 0 and record1objecttypecode eq 3"):
-            info = self.safe(connection_info, row, "connections")
-            if info is not None and info.contact_id in ids:
-                by_opp.setdefault(info.opportunity_id, set()).add(info.contact_id)
-        if by_opp:
-            for row in self._by("opportunities", "opportunityid", by_opp, list(OPPORTUNITY_COLUMNS),
-                                extra="statecode eq 0"):
-                info = self.safe(self.opportunity, row, "opportunities")
-                if info is not None and info.owner_id in sync_owner:
-                    linked |= by_opp.get(info.opportunity_id, set())
-        return linked
+        return self.run(self.opportunity_links_task(contact_ids)).linked(sync_owner)
+
+
+def _single(read: Read) -> Task[list[Any]]:
+    yield [read]
+    return read.results

@@ -22,6 +22,7 @@ from typing import Any
 from functions.config import AppConfig, ConfigError
 from functions.dataverse import DataverseClient, DataverseError, ExpiredDeltaTokenError
 from functions.dataverse.column import ColumnBinding, SupportingColumns, option_values
+from functions.dataverse.rounds import Read, Task, parallel
 from functions.matching.config import DEFAULT as DEFAULT_MATCHING
 from functions.matching.config import MatchingConfig
 from functions.matching.records import Outcome
@@ -34,7 +35,7 @@ from functions.pipeline.hashing import (
     contact_hash,
 )
 from functions.pipeline.plan import reason_for, shards_due
-from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
+from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users, sync_users_task
 from functions.pipeline.spool import AccountSpool, PairSpool, PlanSpool, RowSpool, StateSpool, run_directory
 from functions.pipeline.validate import BatchItem, lookup_key_hash, validate_batch
 from functions.pipeline.writer import WRITE_FLUSH, BatchWriter, Planned, apply_facts, instant
@@ -218,6 +219,11 @@ _COUNTER_ORDER = (
     "writes",
     "errors",
 )
+
+
+class SyncUsersChanged(Exception):
+    """The sync users are not those of the checkpoint (found with a delta read's first round): the run
+    reads everything instead."""
 
 
 class ProfileFileError(Exception):
@@ -442,8 +448,7 @@ class _Run:
         binding, supporting, flag_column = self._provision()
         t = self._timed("provisioning", t)
         self.binding, self.supporting = binding, supporting
-        self.sync = resolve_sync_users(self.client, self.scan)
-        self.summary.sync_users = f"{len(self.sync.owner_ids)} ({self.sync.source})"
+        self.sync: SyncUsers | None = None  # read with a delta run's first round, or before a full read
         employer_column = supporting.current_employer if supporting and flag_column else None
         validated_on_column = supporting.validated_on if supporting and flag_column else None
         identity = IdentityColumns(self.scan.profile_url_columns, self.scan.extra_email_columns)
@@ -459,8 +464,6 @@ class _Run:
             reasons_full.append("first run")
         elif not all(links.get(t) for t in crm_reader.TABLES):
             reasons_full.append("no delta links yet")
-        if checkpoint and checkpoint.get("sync_fingerprint") != self.sync.fingerprint:
-            reasons_full.append("sync users changed")
         if checkpoint and (checkpoint.get("scope_version") != SCOPE_VERSION
                            or checkpoint.get("columns") != reader.contact_columns
                            or checkpoint.get("account_columns") != list(ACCOUNT_COLUMNS)):
@@ -481,7 +484,12 @@ class _Run:
             except ExpiredDeltaTokenError:
                 self._reset_collections()
                 reasons_full.append("delta token expired")
+            except SyncUsersChanged:
+                self._reset_collections()
+                self.reader.bad_rows.clear()  # the full read meets the same rows again
+                reasons_full.append("sync users changed")
         if reasons_full:
+            self._sync_users_for_full_read(checkpoint, reasons_full)
             self.summary.mode = "full"
             self.summary.notes.append("full read: " + ", ".join(reasons_full))
             new_links = self._read_full()
@@ -607,6 +615,20 @@ class _Run:
             self.summary.notes.append("profile file: malformed rows skipped: " + ", ".join(
                 f"{reason} {count}" for reason, count in sorted(malformed.items())))
 
+    # ------------------------------------------------------------------ sync users
+    def _use_sync(self, sync: SyncUsers) -> None:
+        self.sync = sync
+        self.summary.sync_users = f"{len(sync.owner_ids)} ({sync.source})"
+
+    def _sync_users_for_full_read(self, checkpoint: dict[str, Any], reasons: list[str]) -> None:
+        """A full read needs the sync users first (one request, none with ``SYNC_USER_IDS``); other sync
+        users than the checkpoint's are one more reason for it."""
+        if self.sync is not None:
+            return
+        self._use_sync(resolve_sync_users(self.client, self.scan))
+        if checkpoint and checkpoint.get("sync_fingerprint") != self.sync.fingerprint:
+            reasons.insert(1 if reasons[:1] == ["no delta links yet"] else 0, "sync users changed")
+
     # ------------------------------------------------------------------ full read
     def _read_full(self) -> dict[str, str | None]:
         r = self.reader
@@ -665,6 +687,14 @@ class _Run:
     # ------------------------------------------------------------------ delta read
     def _read_delta(self, links: dict[str, str], checkpoint: dict[str, Any],
                     digests: dict[str, str] | None) -> dict[str, str | None]:
+        """The changes since the checkpoint, then the targeted reads they call for, in rounds
+        (``functions.dataverse.rounds``): reads that do not wait for another's answer share a ``$batch``
+        - the sync users, the contacts to read by id, the accounts they are expected at and those
+        accounts' parents and children, the opportunity links - and each further round reads what the
+        last one's answers asked for (the account of a contact that moved, the next level of a tree).
+
+        Raises ``ExpiredDeltaTokenError`` and ``SyncUsersChanged`` before anything is evaluated: the
+        caller then reads everything (``_read_full``)."""
         r = self.reader
         out: dict[str, str | None] = {}
         tables = {}
@@ -674,23 +704,39 @@ class _Run:
             out[name] = tables[name].delta_link
         contact_rows: dict[str, CrmContact] = {c.contact_id: c for c in tables["contacts"].changed}
         self.deleted |= set(tables["contacts"].deleted)
+        walk = hierarchy.TreeWalk()
+        walk.know(tables["accounts"].changed)  # read in the delta: never read again
+        _, found = r.run(parallel(self._sync_users_task(checkpoint),
+                                  self._delta_reads(tables, contact_rows, walk, checkpoint, digests)))
+        states, relink, links_found, used = found
+        linked = links_found.linked(self.sync)
+        for cid, contact in contact_rows.items():
+            state = states.get(cid)
+            opp_linked = cid in linked if cid in relink else bool(state and state.opp_linked)
+            self._evaluate(contact, used.get(contact.record.account_id or ""), opp_linked, state)
+        gone_in_scope = sum(1 for cid in self.deleted if states.get(cid) and states[cid].in_scope)
+        # in-scope total = last run's total + entered - left (only candidates were looked at)
+        self.c["in_scope"] = max(0, int(checkpoint.get("in_scope", 0)) + self.entering
+                                 - self.c["left_scope"] - gone_in_scope)
+        return out
+
+    def _sync_users_task(self, checkpoint: dict[str, Any]) -> Task[None]:
+        """The sync users, read in the first round of the delta's targeted reads (alone, as a plain
+        GET, on a day without any). Other sync users than the checkpoint's: ``SyncUsersChanged``."""
+        if self.sync is None:
+            self._use_sync((yield from sync_users_task(self.scan)))
+        if checkpoint.get("sync_fingerprint") != self.sync.fingerprint:
+            raise SyncUsersChanged
+
+    def _delta_reads(self, tables: dict[str, Any], contact_rows: dict[str, CrmContact],
+                     walk: hierarchy.TreeWalk, checkpoint: dict[str, Any], digests: dict[str, str] | None,
+                     ) -> Task[tuple[dict[str, ContactState], set[str], Any, dict[str, AccountInfo]]]:
+        """What a delta run must look at, read in rounds; returns the stored states, the contacts whose
+        opportunity link is read again, those links, and the accounts in use (with their hierarchies).
+        Fills ``contact_rows`` with every contact to evaluate."""
+        r = self.reader
         accounts: dict[str, AccountInfo] = {a.record.account_id: a for a in tables["accounts"].changed}
         recheck: set[str] = set()  # contacts whose opportunity link must be re-read
-        if accounts or tables["accounts"].deleted:
-            for contact in r.contacts_of_accounts([*accounts, *tables["accounts"].deleted]):
-                contact_rows.setdefault(contact.contact_id, contact)
-        # a changed account may change the hierarchy of every account under its top-level parent (a
-        # sister renamed, a parent added): their contacts are looked at too (re-validated only where
-        # their account hash moved)
-        in_changed_trees: set[str] = set()
-        if accounts:
-            trees = hierarchy.HierarchyReader(r.accounts_by_id, r.accounts_by_parent)
-            trees.attach(dict(accounts))
-            related = set().union(*trees.members.values()) - set(accounts) if trees.members else set()
-            if related:
-                for contact in r.contacts_of_accounts(related):
-                    contact_rows.setdefault(contact.contact_id, contact)
-                    in_changed_trees.add(contact.contact_id)
         opp_ids = []
         for opp in tables["opportunities"].changed:
             old = self.index.opportunity(opp.opportunity_id)
@@ -702,8 +748,6 @@ class _Run:
             if old:
                 recheck.add(old)
             self.index_deleted_opps.append(opp_id)
-        for conn in r.connections_of_opportunities(opp_ids):
-            recheck.add(conn.contact_id)
         for conn in tables["connections"].changed:
             old_conn = self.index.connection(conn.connection_id)
             recheck.add(conn.contact_id)
@@ -715,6 +759,15 @@ class _Run:
             if old_conn:
                 recheck.add(old_conn[1])
             self.index_deleted_conns.append(conn_id)
+        # round(s) 1: the stakeholders of changed opportunities, the contacts of changed accounts and -
+        # a changed account may change the hierarchy of every account under its top-level parent (a
+        # sister renamed, a parent added) - the contacts of every account of their trees (re-validated
+        # only where their account hash moved)
+        in_changed_trees: set[str] = set()
+        stakeholders = r.read_connections_of_opportunities(opp_ids)
+        yield from self._changed_trees(accounts, tables["accounts"].deleted, walk, contact_rows,
+                                       in_changed_trees, [stakeholders])
+        recheck |= {conn.contact_id for conn in stakeholders.results}
         # profile changes (file source): only shards whose digest moved are read
         old_digests = checkpoint.get("profile_digests")
         if digests is not None and old_digests is not None and self.profiles_moved:
@@ -760,33 +813,77 @@ class _Run:
             if state is not None and self._unchanged(contact_rows[cid], state, accounts):
                 del contact_rows[cid]
                 candidates.discard(cid)
+        # next round: the contacts to read by id, their opportunity links and their accounts' trees. The
+        # accounts are those of the rows at hand and, for the contacts still to read, the stored ones (a
+        # contact that moved has its new account read in the round after)
         missing = candidates - set(contact_rows)
-        if missing:
-            for contact in r.contacts_by_id(missing):
-                contact_rows[contact.contact_id] = contact
-            self.deleted |= missing - set(contact_rows)  # no longer readable: forget them
-        need_accounts = {c.record.account_id for c in contact_rows.values() if c.record.account_id}
-        need_accounts -= set(accounts)
-        if need_accounts:
-            accounts.update((a.record.account_id, a) for a in r.accounts_by_id(need_accounts))
-        used = {aid: accounts[aid] for c in contact_rows.values()
-                if (aid := c.record.account_id or "") in accounts}
+        maybe_relink = {cid for cid in set(contact_rows) | missing
+                        if cid in recheck or states.get(cid) is None}
+        expected = {c.record.account_id for c in contact_rows.values() if c.record.account_id}
+        expected |= {s.account_id for cid in missing if (s := states.get(cid)) is not None and s.account_id}
+        walk.add(sorted(expected))
+        links_found, _ = yield from parallel(r.opportunity_links_task(maybe_relink),
+                                             self._contacts_and_trees(missing, contact_rows, walk))
+        used = {aid: walk.known[aid] for c in contact_rows.values()
+                if (aid := c.record.account_id or "") in walk.known}
         if used:
-            trees = hierarchy.HierarchyReader(r.accounts_by_id, r.accounts_by_parent)
-            trees.attach(used)
-            accounts.update(used)
-            self._note_truncated(trees.truncated)
+            walk.attach(used)
+            self._note_truncated(walk.truncated)
         relink = {cid for cid in contact_rows if cid in recheck or states.get(cid) is None}
-        linked = r.opportunity_links(relink, self.sync) if relink else set()
-        for cid, contact in contact_rows.items():
-            state = states.get(cid)
-            opp_linked = cid in linked if cid in relink else bool(state and state.opp_linked)
-            self._evaluate(contact, accounts.get(contact.record.account_id or ""), opp_linked, state)
-        gone_in_scope = sum(1 for cid in self.deleted if states.get(cid) and states[cid].in_scope)
-        # in-scope total = last run's total + entered - left (only candidates were looked at)
-        self.c["in_scope"] = max(0, int(checkpoint.get("in_scope", 0)) + self.entering
-                                 - self.c["left_scope"] - gone_in_scope)
-        return out
+        return states, relink, links_found, used
+
+    def _changed_trees(self, accounts: dict[str, AccountInfo], deleted: list[str], walk: hierarchy.TreeWalk,
+                       contact_rows: dict[str, CrmContact], in_changed_trees: set[str], first: list[Read],
+                       ) -> Task[None]:
+        """The contacts of changed (and deleted) accounts and of every account of the changed accounts'
+        trees: the trees are read level by level (``TreeWalk``), the contacts of the accounts a round
+        found in the next round, with the tree's next level; ``first`` goes in the first round."""
+        r = self.reader
+        reads = list(first)
+        of_changed = r.read_contacts_of_accounts([*accounts, *deleted])
+        reads.append(of_changed)
+        walk.add(sorted(accounts))
+        asked = set(accounts) | set(deleted)
+        of_trees: list[Read] = []
+        while True:
+            reads += walk.reads(r.read_accounts_by_id, r.read_accounts_by_parent)
+            fresh = walk.reached - asked
+            if fresh:
+                asked |= fresh
+                of_trees.append(r.read_contacts_of_accounts(fresh))
+                reads.append(of_trees[-1])
+            if not any(read.filters for read in reads):
+                break
+            yield reads
+            reads = []
+            walk.settle()
+        for contact in of_changed.results:
+            contact_rows.setdefault(contact.contact_id, contact)
+        for read in of_trees:
+            for contact in read.results:
+                contact_rows.setdefault(contact.contact_id, contact)
+                in_changed_trees.add(contact.contact_id)
+
+    def _contacts_and_trees(self, missing: set[str], contact_rows: dict[str, CrmContact],
+                            walk: hierarchy.TreeWalk) -> Task[None]:
+        """The contacts to read by id, with the trees of the accounts added to ``walk``, level by level;
+        the accounts of the contacts read (if not expected) join the walk in the round after."""
+        r = self.reader
+        contacts: Read | None = r.read_contacts_by_id(missing)
+        reads: list[Read] = [contacts] if contacts is not None else []
+        while True:
+            reads += walk.reads(r.read_accounts_by_id, r.read_accounts_by_parent)
+            if not any(read.filters for read in reads):
+                return
+            yield reads
+            reads = []
+            walk.settle()
+            if contacts is not None:
+                for contact in contacts.results:
+                    contact_rows[contact.contact_id] = contact
+                self.deleted |= missing - set(contact_rows)  # no longer readable: forget them
+                walk.add(sorted({c.record.account_id for c in contacts.results if c.record.account_id}))
+                contacts = None
 
     def _note_truncated(self, cut: int) -> None:
         if cut:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from functions.config import ScanConfig
 from functions.dataverse import DataverseClient, odata_string
+from functions.dataverse.rounds import Read, Task, run_rounds
 
-__all__ = ["SyncUsers", "in_scope", "resolve_sync_users"]
+__all__ = ["SyncUsers", "in_scope", "resolve_sync_users", "sync_users_task"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
@@ -39,12 +40,20 @@ class SyncUsers:
 
 
 def resolve_sync_users(client: DataverseClient, config: ScanConfig) -> SyncUsers:
-    """One Dataverse read (none for SYNC_USER_IDS)."""
+    """One Dataverse request (none for SYNC_USER_IDS; a team named, not by id: its id and its members
+    in one ``$batch``)."""
+    return run_rounds(client, sync_users_task(config))
+
+
+def sync_users_task(config: ScanConfig) -> Task[SyncUsers]:
+    """The sync users as a task of ``functions.dataverse.rounds``: a delta run reads them in the same
+    ``$batch`` as its first targeted reads. A lone read of the users goes as a plain GET."""
     if config.sync_user_ids:
         return SyncUsers(frozenset(config.sync_user_ids), "ids")
     select = ["systemuserid"]
     enabled = "isdisabled eq false"
     extra: set[str] = set()
+    teams: Read | None = None
     if config.sync_team:
         team = config.sync_team.strip()
         if _GUID.match(team):
@@ -52,8 +61,7 @@ def resolve_sync_users(client: DataverseClient, config: ScanConfig) -> SyncUsers
             extra.add(team.lower())
         else:
             condition = f"teammembership_association/any(t:t/name eq {odata_string(team)})"
-            for row in client.iter_rows("teams", select=["teamid"], filter=f"name eq {odata_string(team)}"):
-                extra.add(str(row["teamid"]).lower())
+            teams = Read("teams", [f"name eq {odata_string(team)}"], ["teamid"])
         source = f"team:{team}"
     elif config.sync_role:
         role = config.sync_role.strip()
@@ -65,10 +73,11 @@ def resolve_sync_users(client: DataverseClient, config: ScanConfig) -> SyncUsers
     else:
         condition = "accessmode eq 0 and applicationid eq null and azureactivedirectoryobjectid ne null"
         source = "all enabled human users"
-    ids = {
-        str(row["systemuserid"]).lower()
-        for row in client.iter_rows("systemusers", select=select, filter=f"{enabled} and {condition}")
-    }
+    users = Read("systemusers", [f"{enabled} and {condition}"], select, plain_when_alone=True)
+    yield [users] if teams is None else [users, teams]
+    ids = {str(row["systemuserid"]).lower() for row in users.results}
+    if teams is not None:
+        extra |= {str(row["teamid"]).lower() for row in teams.results}
     return SyncUsers(frozenset(ids | extra), source)
 
 

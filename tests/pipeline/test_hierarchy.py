@@ -150,3 +150,66 @@ def test_the_read_cap_never_skips_the_trees_of_the_accounts_in_use(dataverse, mo
     assert ("Fjordkraft AS", None) in needed[_id(3)].record.hierarchy
     assert trees.truncated == 1
     assert trees.members[_id(3)] >= {_id(1), _id(2), _id(3), _id(4)}
+
+
+def test_a_walk_reads_a_parent_with_its_children_and_nothing_twice() -> None:
+    walk = hierarchy.TreeWalk()
+    accounts = org()
+    walk.know([accounts[_id(3)], accounts[_id(2)]])  # rows at hand (e.g. the delta's): never read again
+    walk.add([_id(3)])
+    # known rows are climbed at once; the unknown top is asked for by id together with its children
+    assert walk.asks() == ({_id(1)}, {_id(3), _id(2), _id(1)})
+    walk.take([accounts[_id(1)]], [accounts[_id(2)], accounts[_id(3)], accounts[_id(4)]], {_id(1)})
+    assert walk.asks() == (set(), {_id(4)})  # the sister found: its children next
+    walk.take([], [], set())
+    assert walk.asks() == (set(), set())
+    used = {_id(3): accounts[_id(3)]}
+    walk.attach(used)
+    assert used[_id(3)].record.hierarchy == hierarchy.hierarchies(org())[0][_id(3)]
+    assert walk.members[_id(3)] == {_id(1), _id(2), _id(3), _id(4)}
+    # an account added later reuses what was read: only its own children are asked for
+    walk.add([_id(4)])
+    assert walk.asks() == (set(), set())
+
+
+def test_a_walk_ignores_the_children_of_a_parent_that_is_not_there() -> None:
+    accounts = org()
+    walk = hierarchy.TreeWalk()
+    walk.know([accounts[_id(8)]])
+    walk.add([_id(8)])
+    orphan = _id(99)  # 8's parent: no such account
+    assert walk.asks() == ({orphan}, {_id(8), orphan})
+    sister = info(9, "Another Orphan")
+    sister = AccountInfo(sister.record, None, True, orphan)
+    walk.take([], [accounts[_id(8)], sister], {orphan})  # no row for 99; two rows point at it
+    assert walk.asks() == (set(), set())  # 9 is not in 8's tree: its children are not read
+    used = {_id(8): accounts[_id(8)]}
+    walk.attach(used)
+    assert used[_id(8)].record.hierarchy == ()
+
+
+def test_walk_rounds_read_the_same_trees_as_a_full_read_one_batch_per_level(dataverse) -> None:
+    _, client = dataverse
+    reader = CrmReader(client, flag_column=None, employer_column=None)
+    full = {a.record.account_id: a for a in reader.read_table("accounts", None).changed}
+    hierarchy.attach(full)
+    for start in [[_id(3), _id(5)], [_id(1)], [_id(4), _id(6)], [_id(2), _id(8)]]:
+        walk = hierarchy.TreeWalk()
+        walk.add(start)
+
+        def rounds(walk: hierarchy.TreeWalk = walk):
+            while reads := walk.reads(reader.read_accounts_by_id, reader.read_accounts_by_parent):
+                yield reads
+                walk.settle()
+
+        client.reset_counts()
+        reader.run(rounds())
+        used = {a: walk.known[a] for a in start}
+        walk.attach(used)
+        assert {a: used[a].record for a in start} == {a: full[a].record for a in start}, start
+        counts = client.request_counts
+        assert counts["read"] == 0, start  # ids and parents of a round in one $batch
+        if start == [_id(3), _id(5)]:
+            # 3 and 5 (with their children), 3's parent 2 (with 2's children), 2's parent 1 (with 1's
+            # children), then the children of 1's other child 4: a round per level, one $batch each
+            assert counts["batch_read"] == 4

@@ -28,15 +28,19 @@ def test_ids_team_and_role(emulator) -> None:
     with _client(emulator) as client:
         ids = ScanConfig(sync_user_ids="C892BDF0-F634-454A-932A-6DC0557B4E6C")
         assert resolve_sync_users(client, ids).owner_ids == {"c892bdf0-f634-454a-932a-6dc0557b4e6c"}
-        before = client.request_counts["read"]
+        before = client.request_counts
         team = resolve_sync_users(client, ScanConfig(sync_team="Sales UK"))
-        assert client.request_counts["read"] - before == 2  # the team's id, its members
+        after = client.request_counts
+        # the team's id and its members: independent reads, one $batch
+        assert (after["batch_read"] - before["batch_read"], after["read"] - before["read"]) == (1, 0)
         teams = client.iter_rows("teams", select=["teamid"], filter="name eq 'Sales UK'")
         team_id = next(iter(teams))["teamid"]
         assert team_id in team.owner_ids  # records the team owns
         assert len(team.owner_ids) >= 2
         role = resolve_sync_users(client, ScanConfig(sync_role="Salesperson"))
+        before = client.request_counts["read"]
         everyone = resolve_sync_users(client, ScanConfig())
+        assert client.request_counts["read"] - before == 1  # a lone read stays a plain GET
         assert role.owner_ids <= everyone.owner_ids
         assert role.fingerprint != everyone.fingerprint
 
