@@ -4,6 +4,7 @@
 scan`` both call it.
 """
 
-from functions.pipeline.run import RunHooks, RunSummary, ScanServices, run_scan
+from functions.pipeline.run import RunHooks, ScanServices, run_scan
+from functions.pipeline.summary import RunSummary
 
 __all__ = ["RunHooks", "RunSummary", "ScanServices", "run_scan"]

@@ -31,7 +31,8 @@ from functions.pipeline.fanout import (
     write_result,
 )
 from functions.pipeline.hashing import IdentityColumns
-from functions.pipeline.run import RunSummary, ScanServices
+from functions.pipeline.run import ScanServices
+from functions.pipeline.summary import RunSummary
 from functions.pipeline.writer import BatchWriter
 from functions.state.batch_queue import BatchMessage
 from functions.state.contacts import ContactStates

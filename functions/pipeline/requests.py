@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.config import AppConfig
-from functions.pipeline.run import RunSummary
+from functions.pipeline.summary import RunSummary
 from functions.state.lock import PARTITION as LOCK_PARTITION
 from functions.state.run_queue import RunMessage, RunQueue
 from functions.state.runs import RunRecords, is_run_id, new_run_id

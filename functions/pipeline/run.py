@@ -15,7 +15,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ from functions.pipeline.hashing import (
 from functions.pipeline.plan import reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users
 from functions.pipeline.spool import PairSpool, PlanSpool, StateSpool, run_directory
+from functions.pipeline.summary import RunSummary, requests_sent
 from functions.pipeline.validate import BatchItem, lookup_key_hash, validate_batch
 from functions.pipeline.writer import WRITE_FLUSH, BatchWriter, Planned, apply_facts, instant
 from functions.profiles import ProfileCatalog, ProfileSource
@@ -100,124 +101,6 @@ class ScanServices:
     def close(self) -> None:
         self.client.close()
         self.profiles.close()
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    trigger: str
-    dry_run: bool
-    started_at: str
-    # queued (a request, before the worker starts it) | running | succeeded | completed_with_errors |
-    # failed | skipped_locked | disabled
-    status: str = "running"
-    finished_at: str | None = None
-    mode: str = ""  # full | delta
-    message: str = ""
-    counters: Counter[str] = field(default_factory=Counter)
-    planned: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    requests: dict[str, int] = field(default_factory=dict)
-    table_operations: dict[str, int] = field(default_factory=dict)
-    duration_seconds: float = 0.0
-    provisioning: str = ""
-    provisioning_requests: int = 0
-    rows_read: Counter[str] = field(default_factory=Counter)  # change-tracking rows per table
-    seconds: Counter[str] = field(default_factory=Counter)  # wall time per phase
-    sync_users: str = ""
-    notes: list[str] = field(default_factory=list)
-    would_write: list[dict[str, Any]] = field(default_factory=list)
-    #: what reading the profile file found: rows read, profiles loaded, malformed rows by reason
-    profile_file: dict[str, Any] = field(default_factory=dict)
-    requested_by: str | None = None  # who asked for the run (API requests only)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("succeeded", "completed_with_errors")
-
-    @property
-    def request_total(self) -> int:
-        events = ("retries", "throttled", "token_refreshes")
-        return sum(v for k, v in self.requests.items() if k not in events)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "run_id": self.run_id,
-            "trigger": self.trigger,
-            "dry_run": self.dry_run,
-            "status": self.status,
-            "message": self.message,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "duration_seconds": round(self.duration_seconds, 3),
-            "mode": self.mode,
-            "provisioning": self.provisioning,
-            "provisioning_requests": self.provisioning_requests,
-            "sync_users": self.sync_users,
-            "rows_read": dict(self.rows_read),
-            "seconds_by_phase": {k: round(v, 2) for k, v in self.seconds.items()},
-            "counters": {k: self.counters.get(k, 0) for k in _COUNTER_ORDER}
-            | {k: v for k, v in self.counters.items() if k not in _COUNTER_ORDER},
-            "planned_by_reason": dict(self.planned),
-            "skipped_by_reason": dict(self.skipped),
-            "errors_by_kind": dict(self.errors),
-            "dataverse_requests": {"total": self.request_total, **self.requests},
-            "table_operations": {"total": sum(self.table_operations.values()), **self.table_operations},
-            "notes": list(self.notes),
-            "would_write": list(self.would_write),
-        }
-        if self.profile_file:
-            out["profile_file"] = dict(self.profile_file)
-        if self.requested_by is not None:
-            out["requested_by"] = self.requested_by
-        return out
-
-    def render(self) -> str:
-        d = self.to_dict()
-        title = f"Scan {self.run_id} ({self.trigger}) - {self.status.upper()}"
-        if self.dry_run:
-            title += " - DRY RUN, nothing written"
-        lines = [title]
-        if self.message:
-            lines.append(f"  {self.message}")
-        lines.append(f"  mode {self.mode or '-'}, provisioning {self.provisioning or '-'}, "
-                     f"sync users: {self.sync_users or '-'}, {self.duration_seconds:.1f} s")
-        rows = [(k.replace("_", " "), str(v)) for k, v in d["counters"].items()]
-        width = max((len(k) for k, _ in rows), default=10)
-        lines += [f"  {k.ljust(width)}  {v.rjust(8)}" for k, v in rows]
-        for title_, data in (("planned by reason", self.planned), ("skipped by reason", self.skipped),
-                             ("errors", self.errors)):
-            if data:
-                lines.append(f"  {title_}: " + ", ".join(f"{k} {v}" for k, v in sorted(data.items())))
-        req = d["dataverse_requests"]
-        lines.append("  Dataverse requests: " + str(req["total"]) + " (" + ", ".join(
-            f"{k} {v}" for k, v in sorted(self.requests.items()) if v) + ")")
-        lines.append(f"  table operations: {d['table_operations']['total']}")
-        lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-
-_EVENTS = ("retries", "throttled", "token_refreshes")
-_COUNTER_ORDER = (
-    "in_scope",
-    "planned",
-    "looked_up",
-    "still_there",
-    "left",
-    "unknown",
-    "flagged",
-    "unflagged",
-    "employer_updated",
-    "ignored",
-    "unchanged",
-    "skipped",
-    "deferred",
-    "left_scope",
-    "deleted",
-    "writes",
-    "errors",
-)
 
 
 class ProfileFileError(Exception):
@@ -523,9 +406,9 @@ class _Run:
         if record and record.fresh(fingerprint, self.now, self.scan.provisioning_max_age_hours):
             self.summary.provisioning = f"cached ({record.provisioned_at.isoformat(timespec='seconds')})"
             return record.binding, record.supporting, record.binding.logical_name
-        before = sum(v for k, v in self.client.request_counts.items() if k not in _EVENTS)
+        before = requests_sent(self.client.request_counts)
         report = provision(self.client, dv, dry_run=self.dry)
-        after = sum(v for k, v in self.client.request_counts.items() if k not in _EVENTS)
+        after = requests_sent(self.client.request_counts)
         self.summary.provisioning_requests = after - before
         self.summary.provisioning = "checked, changed" if report.changed else "checked, nothing to change"
         missing = {c.name.removeprefix("contact.") for c in report.components
@@ -1002,7 +885,7 @@ class _Run:
                 + ", ".join(fanout.first_ids(lost, 50)))
         self.summary.notes.append(
             f"fan-out: {len(ids)} batches on the queue, {len(results)} results; workers made "
-            f"{sum(v for k, v in worker_requests.items() if k not in _EVENTS)} Dataverse requests and "
+            f"{requests_sent(worker_requests)} Dataverse requests and "
             f"{sum(worker_ops.values())} table operations")
         self.c["fanout_batches"] += len(ids)
         self._flush_states(final=True)  # pairs and the pending contacts now stored

@@ -31,7 +31,8 @@ from datetime import UTC, datetime, timedelta
 
 from functions.config import AppConfig, ConfigError
 from functions.pipeline.requests import clear_pending
-from functions.pipeline.run import RunHooks, RunSummary, run_scan
+from functions.pipeline.run import RunHooks, run_scan
+from functions.pipeline.summary import RunSummary
 from functions.state.lock import PARTITION as LOCK_PARTITION
 from functions.state.run_queue import RunMessage
 from functions.state.runs import ACTIVE_STATUSES, RunRecords, StoredRun, new_run_id
