@@ -85,8 +85,7 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
 def _scan(args: argparse.Namespace) -> int:
     """Run the daily scan now, with a progress line on stderr and a summary at the end."""
     from functions.config import ConfigError, load_config
-    from functions.settings import load_effective
-    from functions.state.settings_store import StoredSettingsInvalid
+    from functions.state.settings_store import StoredSettingsInvalid, load_effective
     from functions.state.tables import open_tables
 
     try:
