@@ -1,7 +1,7 @@
 """Routes of the settings resource and the app around it: settings, status, audit, OpenAPI, health.
 
 Each route parses, authorises (``routing.handle``), calls the settings services and shapes the answer;
-the enable sequence itself is ``functions.settings.enable``.
+the enable sequence itself is ``functions.pipeline.enable``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,7 @@ from functions.api.models import AuditEntry, AuditList, EnableResponse, Health, 
 from functions.api.openapi import openapi_document
 from functions.api.routes_runs import readable_runs, run_record
 from functions.api.routing import API_PREFIX, BODY_ERRORS, COMMON, Call, QueryParam, Reply, route
-from functions.pipeline.requests import active_run
-from functions.pipeline.schedule import next_occurrence
-from functions.settings import Settings, SettingsValidationError, profile_file_errors, validate_patch
-from functions.settings.enable import (
+from functions.pipeline.enable import (
     EnableInProgress,
     EnableResult,
     EnableTimedOut,
@@ -33,6 +30,9 @@ from functions.settings.enable import (
     check_profile_source,
     enable,
 )
+from functions.pipeline.requests import active_run
+from functions.pipeline.schedule import next_occurrence
+from functions.settings import Settings, SettingsValidationError, profile_file_errors, validate_patch
 from functions.state.runs import is_run_id
 from functions.state.settings_store import (
     SettingsConflict,
