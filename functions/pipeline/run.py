@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from functions.config import AppConfig, ConfigError
-from functions.dataverse import DataverseClient, DataverseError, ExpiredDeltaTokenError
+from functions.config import AppConfig
+from functions.dataverse import DataverseError, ExpiredDeltaTokenError
 from functions.dataverse.column import ColumnBinding, SupportingColumns, option_values
 from functions.matching.config import DEFAULT as DEFAULT_MATCHING
 from functions.matching.config import MatchingConfig
@@ -39,7 +39,8 @@ from functions.pipeline.spool import PairSpool, PlanSpool, StateSpool, run_direc
 from functions.pipeline.summary import RunSummary, requests_sent
 from functions.pipeline.validate import BatchItem, lookup_key_hash, validate_batch
 from functions.pipeline.writer import WRITE_FLUSH, BatchWriter, Planned, apply_facts, instant
-from functions.profiles import ProfileCatalog, ProfileSource
+from functions.profiles import ProfileCatalog
+from functions.services import Services
 from functions.state.contacts import ContactState, ContactStates
 from functions.state.crm_index import CrmIndex, PendingList, ProfileIndex, profile_shard
 from functions.state.delta_links import ScanCheckpoint
@@ -48,9 +49,8 @@ from functions.state.lock import LockHeld, LockLost, RunLock
 from functions.state.provisioned import ProvisionedRecord, ProvisionedStore, provisioning_fingerprint
 from functions.state.runs import RunRecords, new_run_id
 from functions.state.table_store import StaleEntityError
-from functions.state.tables import ScanTables
 
-__all__ = ["RunHooks", "RunSummary", "ScanServices", "new_run_id", "run_scan"]
+__all__ = ["RunHooks", "RunSummary", "new_run_id", "run_scan"]
 
 log = logging.getLogger("functions.pipeline")
 
@@ -73,34 +73,6 @@ class RunHooks:
     def progress(self, phase: str, done: int, total: int) -> None:
         if self.on_progress:
             self.on_progress(phase, done, total)
-
-
-@dataclass
-class ScanServices:
-    """What a run talks to. Built from the config when not given (tests pass their own)."""
-
-    client: DataverseClient
-    tables: ScanTables
-    profiles: ProfileSource
-
-    @classmethod
-    def from_config(cls, config: AppConfig) -> ScanServices:
-        from functions.dataverse import build_client
-        from functions.profiles import build_profile_source
-        from functions.state import build_table_service
-
-        if config.profiles is None:
-            raise ConfigError("PROFILE_SOURCE: missing; set PROFILE_FILE (file) or PDL_API_KEY (pdl)")
-        try:
-            service = build_table_service(config)
-        except ValueError as exc:
-            raise ConfigError(f"STATE_STORAGE_CONNECTION: {exc}") from None
-        tables = ScanTables(service, config.scan.state_table_prefix)
-        return cls(build_client(config.dataverse), tables, build_profile_source(config.profiles))
-
-    def close(self) -> None:
-        self.client.close()
-        self.profiles.close()
 
 
 class ProfileFileError(Exception):
@@ -131,7 +103,7 @@ def _now() -> datetime:
 def run_scan(
     config: AppConfig,
     *,
-    services: ScanServices | None = None,
+    services: Services | None = None,
     hooks: RunHooks | None = None,
     dry_run: bool | None = None,
     enabled: bool | None = None,
@@ -166,7 +138,7 @@ def run_scan(
         log.info("scan skipped: disabled")
         return summary
     own = services is None
-    services = services or ScanServices.from_config(config)
+    services = services or Services.for_scan(config)
     hooks = hooks or RunHooks()
     t0 = time.monotonic()
     requests_before = dict(services.client.request_counts)
@@ -256,7 +228,7 @@ def _org_may_have_changed(exc: BaseException) -> bool:
 
 
 class _Run:
-    def __init__(self, config: AppConfig, services: ScanServices, summary: RunSummary, hooks: RunHooks,
+    def __init__(self, config: AppConfig, services: Services, summary: RunSummary, hooks: RunHooks,
                  lease: Any, clock: Callable[[], datetime],
                  matching: MatchingConfig = DEFAULT_MATCHING) -> None:
         self.config = config
