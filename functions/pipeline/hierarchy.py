@@ -13,10 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from functions.pipeline.crm_reader import AccountInfo
+from functions.pipeline.crm_reader import AccountInfo
 
 __all__ = ["MAX_DEPTH", "MAX_TREE", "HierarchyReader", "attach", "hierarchies", "tree_members"]
 

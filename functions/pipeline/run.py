@@ -22,10 +22,12 @@ from typing import Any
 from functions.config import AppConfig
 from functions.dataverse import DataverseError, ExpiredDeltaTokenError
 from functions.dataverse.column import ColumnBinding, SupportingColumns, option_values
+from functions.dataverse.provisioning import provision
+from functions.dataverse.provisioning_report import Action
 from functions.matching.config import DEFAULT as DEFAULT_MATCHING
 from functions.matching.config import MatchingConfig
 from functions.matching.records import Outcome
-from functions.pipeline import crm_reader, hierarchy
+from functions.pipeline import crm_reader, fanout, hierarchy
 from functions.pipeline.crm_reader import AccountInfo, CrmContact, CrmReader
 from functions.pipeline.hashing import (
     ACCOUNT_COLUMNS,
@@ -41,11 +43,13 @@ from functions.pipeline.validate import BatchItem, lookup_key_hash, validate_bat
 from functions.pipeline.writer import WRITE_FLUSH, BatchWriter, Planned, apply_facts, instant
 from functions.profiles import ProfileCatalog
 from functions.services import Services
+from functions.state.batch_queue import BatchQueue
 from functions.state.contacts import ContactState, ContactStates
 from functions.state.crm_index import CrmIndex, PendingList, ProfileIndex, profile_shard
 from functions.state.delta_links import ScanCheckpoint
 from functions.state.echoes import WriteEchoes
 from functions.state.lock import LockHeld, LockLost, RunLock
+from functions.state.packed import delete_packed, write_packed
 from functions.state.provisioned import ProvisionedRecord, ProvisionedStore, provisioning_fingerprint
 from functions.state.runs import RunRecords, new_run_id
 from functions.state.table_store import StaleEntityError
@@ -368,9 +372,6 @@ class _Run:
         self.c.clear()
 
     def _provision(self) -> tuple[ColumnBinding, SupportingColumns | None, str | None]:
-        from functions.dataverse.provisioning import provision
-        from functions.dataverse.provisioning_report import Action
-
         dv = self.config.dataverse
         store = ProvisionedStore(self.tables.provisioning)
         fingerprint = provisioning_fingerprint(dv)
@@ -787,10 +788,6 @@ class _Run:
         workers validate and write it and insert a result, which this run waits for (renewing its
         lease) and adds up. Batches without a result by the deadline, or found in the poison queue,
         count as ``batch_failed``: their contacts go on the pending list. See docs/scan.md."""
-        from functions.pipeline import fanout
-        from functions.state.batch_queue import BatchQueue
-        from functions.state.packed import delete_packed, write_packed
-
         store = self.tables.crmindex
         run_id = self.summary.run_id
         context = {
@@ -872,8 +869,6 @@ class _Run:
 
     def _wait_for_batches(self, queue: Any, ids: dict[int, list[str]], total: int
                           ) -> tuple[dict[int, dict[str, Any]], set[int]]:
-        from functions.pipeline import fanout
-
         store = self.tables.crmindex
         partition = fanout.result_partition(self.summary.run_id)
         deadline = time.monotonic() + self.scan.fanout_wait_seconds
