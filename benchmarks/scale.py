@@ -54,14 +54,14 @@ def worker(env_json: str, stop_file: str) -> None:
 
     from functions.config import load_config
     from functions.pipeline.batch_worker import process_batch
-    from functions.pipeline.run import ScanServices
+    from functions.pipeline.summary import requests_sent
+    from functions.services import Services
     from functions.state.batch_queue import BATCH_QUEUE_NAME
     from functions.state.run_queue import build_queue_client
-    from functions.state.tables import open_tables
 
     config = load_config(json.loads(env_json))
-    tables = open_tables(config)
-    services = ScanServices.from_config(config)
+    services = Services.for_scan(config)
+    tables = services.tables
     queue = build_queue_client(config, BATCH_QUEUE_NAME)
     with contextlib.suppress(ResourceExistsError):
         queue.create_queue()
@@ -88,11 +88,10 @@ def worker(env_json: str, stop_file: str) -> None:
             busy += time.perf_counter() - t
             outcomes[outcome.status] += 1
             queue.delete_message(message)
-    events = ("retries", "throttled", "token_refreshes")
     requests = {k: v for k, v in services.client.request_counts.items() if v}
     print(json.dumps({"wall_seconds": round(time.perf_counter() - wall, 2), "busy_seconds": round(busy, 2),
                       "batches": dict(outcomes), "failures": failures,
-                      "dataverse_requests": sum(v for k, v in requests.items() if k not in events),
+                      "dataverse_requests": requests_sent(requests),
                       "dataverse_requests_by_kind": requests,
                       "table_operations": sum(tables.ops.values()), **_usage()}))
 

@@ -16,6 +16,15 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from functions.config import ConfigError, load_config, process_environment
+from functions.dataverse import DataverseError
+from functions.dataverse.provisioning import ProvisioningError, provision
+from functions.pipeline import RunHooks, run_scan
+from functions.pipeline.progress import Progress
+from functions.preflight import CHECK_NAMES, config_error_report, run_preflight
+from functions.services import Services
+from functions.state.settings_store import StoredSettingsInvalid, load_effective
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -44,26 +53,20 @@ def _provision_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _provision(args: argparse.Namespace) -> int:
     """Create or repair the solution, columns and views in Dataverse, then print the report."""
-    # Imported here so `--help` and config errors stay fast and work without the client's deps.
-    from functions.config import ConfigError, load_config
-
     try:
-        config = load_config().dataverse
+        config = load_config()
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-
-    from functions.dataverse import build_client, errors
-    from functions.dataverse.provisioning import ProvisioningError, provision
-
     try:
-        with build_client(config) as client:
-            report = provision(client, config, dry_run=args.dry_run, force_publish=args.publish)
+        with Services(config) as services:
+            report = provision(services.client, config.dataverse, dry_run=args.dry_run,
+                               force_publish=args.publish)
     except ProvisioningError as exc:
         print(f"Provisioning stopped: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except errors.DataverseError as exc:
-        print(f"Dataverse error at {config.url}: {exc}", file=sys.stderr)
+    except DataverseError as exc:
+        print(f"Dataverse error at {config.dataverse.url}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.render())
     return EXIT_OK
@@ -84,23 +87,10 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _scan(args: argparse.Namespace) -> int:
     """Run the daily scan now, with a progress line on stderr and a summary at the end."""
-    from functions.config import ConfigError, load_config
-    from functions.settings import load_effective
-    from functions.state.settings_store import StoredSettingsInvalid
-    from functions.state.tables import open_tables
-
-    try:
-        config = load_config()
-        tables = open_tables(config, ensure=False)
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    from functions.pipeline import RunHooks, run_scan
-    from functions.pipeline.progress import Progress
-
     # The same settings the timer and the settings API use: stored ones win over app settings.
     try:
-        effective = load_effective(config, tables)
+        with Services(load_config()) as services:
+            effective = load_effective(services.config, services.tables)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -144,8 +134,8 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     """Serve function_app.app locally (HTTP triggers on loopback, queue triggers from storage)."""
+    # Imported here: only `serve` hosts the Function App; the other commands never load azure.functions.
     import function_app
-    from functions.config import process_environment
     from functions.localhost import LocalFunctionsHost, configure_logging
 
     configure_logging()
@@ -167,8 +157,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
-    from functions.preflight import CHECK_NAMES
-
     def names(value: str) -> list[str]:
         chosen = [part.strip() for part in value.split(",") if part.strip()]
         unknown = sorted(set(chosen) - set(CHECK_NAMES))
@@ -188,9 +176,6 @@ def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _doctor(args: argparse.Namespace) -> int:
     """Preflight checklist: exit 0 all passed (warnings allowed), 1 a check failed, 2 config invalid."""
-    from functions.config import ConfigError, load_config
-    from functions.preflight import config_error_report, run_preflight
-
     try:
         config = load_config()
     except ConfigError as exc:

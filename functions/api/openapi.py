@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
@@ -27,11 +27,9 @@ from functions.api.models import (
     RunRequest,
     Status,
 )
+from functions.api.routing import Reply, RouteSpec
 from functions.config import ApiAuthMode
 from functions.settings import Settings
-
-if TYPE_CHECKING:
-    from functions.api.routing import Reply, RouteSpec
 
 __all__ = ["openapi_document"]
 
@@ -147,8 +145,8 @@ def _links(operation_id: str, status: int) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=4)
 def _document(mode: ApiAuthMode) -> dict[str, Any]:
-    # Imported here: the routes module imports this one (GET /api/openapi.json), and the table is only
-    # complete once every route module has loaded.
+    # Imported here: functions.api.routes imports this module (for GET /api/openapi.json) and fills the
+    # route table as it loads, so the complete table exists only once every route module has loaded.
     from functions.api.routes import ROUTES
 
     paths: dict[str, dict[str, Any]] = {}

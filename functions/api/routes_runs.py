@@ -47,13 +47,13 @@ def request_run_now(call: Call) -> ApiResponse:
         raise ApiError(400, "invalid run request",
                        errors=[(e.field, e.reason) for e in errors_from(exc)]) from None
     services = call.services
-    settings = services.store.current(services.defaults).require()
+    settings = services.settings_store.current(services.settings_defaults).require()
     if not settings.enabled:
         raise ApiError(409, "data validation is disabled: enable it first (PATCH /api/settings)",
                        errors=[("enabled", "is false")])
     effective = effective_config(call.config, settings).config
     try:
-        record = request_run(effective, services.tables, services.queue, trigger="api",
+        record = request_run(effective, services.tables, services.run_queue, trigger="api",
                              dry_run=wanted.dry_run, requested_by=call.principal.name[:256])
     except RunAlreadyActive as exc:
         raise ApiError(409, f"a run is already {exc.status}: wait for it to finish",
@@ -61,7 +61,7 @@ def request_run_now(call: Call) -> ApiResponse:
                        extra={"active_run": exc.run_id}) from None
     who = principal_summary(call.principal)
     try:
-        services.audit.record(who_id=who["id"], who_name=who["name"], auth=who["auth"],
+        services.audit_log.record(who_id=who["id"], who_name=who["name"], auth=who["auth"],
                               action="run.request", old=None,
                               new={"run_id": record["run_id"], "dry_run": record.get("dry_run")},
                               request_id=call.request.request_id)

@@ -1,7 +1,7 @@
 """Routes of the settings resource and the app around it: settings, status, audit, OpenAPI, health.
 
 Each route parses, authorises (``routing.handle``), calls the settings services and shapes the answer;
-the enable sequence itself is ``functions.settings.enable``.
+the enable sequence itself is ``functions.pipeline.enable``.
 """
 
 from __future__ import annotations
@@ -13,17 +13,14 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from functions.api.auth import Role
-from functions.api.context import Services
 from functions.api.errors import ApiError
 from functions.api.http import IF_MATCH_PATTERN, ApiRequest, ApiResponse
 from functions.api.models import AuditEntry, AuditList, EnableResponse, Health, RunRecord, Status
 from functions.api.openapi import openapi_document
 from functions.api.routes_runs import readable_runs, run_record
 from functions.api.routing import API_PREFIX, BODY_ERRORS, COMMON, Call, QueryParam, Reply, route
-from functions.pipeline.requests import active_run
-from functions.pipeline.schedule import next_occurrence
-from functions.settings import Settings, SettingsValidationError, profile_file_errors, validate_patch
-from functions.settings.enable import (
+from functions.config import AppConfig
+from functions.pipeline.enable import (
     EnableInProgress,
     EnableResult,
     EnableTimedOut,
@@ -33,6 +30,10 @@ from functions.settings.enable import (
     check_profile_source,
     enable,
 )
+from functions.pipeline.requests import active_run
+from functions.pipeline.schedule import next_occurrence
+from functions.services import Services
+from functions.settings import Settings, SettingsValidationError, profile_file_errors, validate_patch
 from functions.state.runs import is_run_id
 from functions.state.settings_store import (
     SettingsConflict,
@@ -55,6 +56,16 @@ def _settings_headers(etag: str) -> dict[str, str]:
     return {"ETag": etag}
 
 
+def _secrets_present(config: AppConfig) -> set[str]:
+    """Names of the secret app settings that are set (validation needs to know, never the values)."""
+    present: set[str] = set()
+    profiles = config.profiles
+    if profiles is not None and profiles.pdl_api_key is not None \
+            and profiles.pdl_api_key.get_secret_value().strip():
+        present.add("PDL_API_KEY")
+    return present
+
+
 # ------------------------------------------------------------------------------------------- settings
 
 
@@ -66,7 +77,7 @@ def _settings_headers(etag: str) -> dict[str, str]:
     replies=(Reply(200, "The settings.", "Settings", ("ETag",)), *COMMON),
 )
 def get_settings(call: Call) -> ApiResponse:
-    stored = call.services.store.current(call.services.defaults)
+    stored = call.services.settings_store.current(call.services.settings_defaults)
     return ApiResponse.json(200, stored.require().to_json(), _settings_headers(stored.etag))
 
 
@@ -118,10 +129,10 @@ def patch_settings(call: Call) -> ApiResponse:
     tags = _if_match(call.request)
     patch = call.request.json_body()
     services = call.services
-    defaults = services.defaults
+    defaults = services.settings_defaults
     repaired: list[str] | None = None  # the invalid fields of a stored document this PATCH replaces
     try:
-        stored = services.store.current(defaults)
+        stored = services.settings_store.current(defaults)
     except StoredSettingsInvalid as exc:
         if tags is not None:
             raise  # 503 naming the fields: only If-Match * may overwrite what nobody can read
@@ -134,7 +145,7 @@ def patch_settings(call: Call) -> ApiResponse:
                        errors=[("If-Match", "does not match the current ETag")],
                        headers=_settings_headers(stored.etag))
     try:
-        new = validate_patch(old, patch, defaults=defaults, secrets_present=services.secrets_present())
+        new = validate_patch(old, patch, defaults=defaults, secrets_present=_secrets_present(call.config))
     except SettingsValidationError as exc:
         raise ApiError(400, "invalid settings: nothing was changed",
                        errors=[(e.field, e.reason) for e in exc.errors]) from None
@@ -151,7 +162,7 @@ def patch_settings(call: Call) -> ApiResponse:
             check_profile_source(call.config, new, services.tables)
         if new.enabled and new.identity != old.identity:
             check_identity_columns(call.config, new, services.tables)
-        saved = services.store.save(new, expected=stored, who=call.principal,
+        saved = services.settings_store.save(new, expected=stored, who=call.principal,
                                     request_id=call.request.request_id, repaired=repaired)
     except PreflightFailed as exc:
         raise _preflight_refusal(exc) from None
@@ -170,7 +181,7 @@ def _conflict(services: Services) -> ApiError:
     If-Match; without one only when the stored settings cannot be read at all."""
     headers: dict[str, str] = {}
     try:
-        headers = _settings_headers(services.store.current(services.defaults).etag)
+        headers = _settings_headers(services.settings_store.current(services.settings_defaults).etag)
     except Exception:  # invalid now, or storage failing: the 412 stands, without an ETag
         log.warning("settings conflict: the current ETag could not be read")
     return ApiError(412, "the settings were changed by someone else meanwhile: GET them again and retry",
@@ -191,9 +202,9 @@ def _preflight_refusal(exc: PreflightFailed) -> ApiError:
 def _enable(call: Call, stored: StoredSettings, new: Settings, repaired: list[str] | None) -> ApiResponse:
     services = call.services
     try:
-        result = enable(call.config, new, stored=stored, store=services.store, tables=services.tables,
-                        queue=services.queue, client=services.client, who=call.principal,
-                        request_id=call.request.request_id, repaired=repaired)
+        result = enable(call.config, new, stored=stored, store=services.settings_store,
+                        tables=services.tables, queue=services.run_queue, client=services.client,
+                        who=call.principal, request_id=call.request.request_id, repaired=repaired)
     except EnableInProgress:
         raise ApiError(409, "an enable is in progress: wait for it to finish, then read the settings again",
                        errors=[("enabled", "an enable is in progress")]) from None
@@ -234,7 +245,7 @@ def _enabled_response(result: EnableResult) -> ApiResponse:
 )
 def get_status(call: Call) -> ApiResponse:
     services = call.services
-    stored = services.store.current(services.defaults)
+    stored = services.settings_store.current(services.settings_defaults)
     settings = stored.require()
     recent, skipped = readable_runs(services.tables, _LAST_ERROR_WINDOW)
     failed = next((r for r in recent if r.get("status") == "failed"), None)
@@ -278,7 +289,7 @@ def list_audit(call: Call) -> ApiResponse:
     limit = _LIMIT_AUDIT.read(call.query)
     entries: list[AuditEntry] = []
     skipped = 0
-    for entry in call.services.audit.latest(limit):
+    for entry in call.services.audit_log.latest(limit):
         try:
             entries.append(AuditEntry.model_validate(entry))
         except ValidationError:  # written by hand or by another version: left out, counted

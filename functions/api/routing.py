@@ -20,10 +20,11 @@ from azure.core.exceptions import AzureError
 from pydantic import BaseModel
 
 from functions.api.auth import AuthError, Principal, Role, authorize
-from functions.api.context import Services, load_services
+from functions.api.context import load_services
 from functions.api.errors import ApiError
 from functions.api.http import ApiRequest, ApiResponse
 from functions.config import AppConfig, ConfigError
+from functions.services import Services
 from functions.state.settings_store import StoredSettingsInvalid
 
 __all__ = ["API_PREFIX", "ROUTES", "Call", "QueryParam", "Reply", "RouteSpec", "handle", "route",

@@ -14,12 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from functions.config import DataverseAuthMode, DataverseConfig
 
 from .errors import AuthenticationError
-
-if TYPE_CHECKING:
-    from functions.config import DataverseConfig
 
 __all__ = [
     "AzureIdentityTokenProvider",
@@ -264,8 +263,6 @@ def build_token_provider(config: DataverseConfig) -> TokenProvider:
     Raises:
         ValueError: unknown auth mode.
     """
-    from functions.config import DataverseAuthMode
-
     key = _provider_key(config)
     with _providers_lock:
         provider = _providers.get(key)
@@ -278,7 +275,7 @@ def build_token_provider(config: DataverseConfig) -> TokenProvider:
             client_id = config.client_id
 
             def managed_identity() -> Any:
-                from azure.identity import ManagedIdentityCredential
+                from azure.identity import ManagedIdentityCredential  # here: only this auth mode needs it
 
                 return (
                     ManagedIdentityCredential(client_id=client_id)
@@ -290,7 +287,7 @@ def build_token_provider(config: DataverseConfig) -> TokenProvider:
         elif mode is DataverseAuthMode.DEFAULT_CREDENTIAL:
 
             def default_credential() -> Any:
-                from azure.identity import DefaultAzureCredential
+                from azure.identity import DefaultAzureCredential  # here: only this auth mode needs it
 
                 return DefaultAzureCredential()
 

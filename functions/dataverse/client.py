@@ -30,12 +30,14 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+
+from functions.config import DataverseConfig
 
 from .auth import TokenProvider, build_token_provider
 from .batch import BatchOperation, BatchResult, decode_batch_response, encode_batch, parse_boundary
@@ -56,9 +58,6 @@ from .limiter import ConcurrencyLimiter
 from .models import RecordResult
 from .odata import odata_string, validate_guid
 from .retry import RetryPolicy, is_retryable
-
-if TYPE_CHECKING:
-    from functions.config import DataverseConfig
 
 __all__ = ["MAX_BATCH_OPERATIONS", "MAX_PAGE_SIZE", "DataverseClient", "build_client"]
 

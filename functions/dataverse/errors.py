@@ -21,9 +21,11 @@ Hierarchy::
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any
 
 __all__ = [
@@ -196,8 +198,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         if when.tzinfo is None:  # never the local zone: HTTP dates are GMT
             when = when.replace(tzinfo=UTC)
         if now is None:
-            import time
-
             now = time.time()
         seconds = when.timestamp() - now
     if seconds != seconds or seconds == float("inf"):  # NaN / inf are not a wait
@@ -285,8 +285,6 @@ def _shorten(text: str) -> str:
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -3,6 +3,7 @@
 Public API (docs/dev/CONTRACTS.md, issue #3); how it decides: docs/matching.md.
 """
 
+from . import domains, employer, linkedin, normalise, person, verdict
 from .config import DEFAULT, FREE_MAIL_DOMAINS, MatchingConfig
 from .domains import email_domain, registrable_domain
 from .employer import EmployerMatch, match_employer
@@ -15,8 +16,6 @@ from .verdict import RULES, decide
 
 def clear_caches() -> None:
     """Drop every memoised normalisation and comparison (for cold-cache benchmarks and tests)."""
-    from . import domains, employer, linkedin, normalise, person, verdict
-
     normalise.clear_caches()
     domains.clear_caches()
     employer.clear_caches()

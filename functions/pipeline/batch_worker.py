@@ -31,8 +31,9 @@ from functions.pipeline.fanout import (
     write_result,
 )
 from functions.pipeline.hashing import IdentityColumns
-from functions.pipeline.run import RunSummary, ScanServices
+from functions.pipeline.summary import RunSummary
 from functions.pipeline.writer import BatchWriter
+from functions.services import Services
 from functions.state.batch_queue import BatchMessage
 from functions.state.contacts import ContactStates
 from functions.state.packed import read_packed
@@ -64,22 +65,22 @@ _services_lock = threading.Lock()
 _cached: dict[str, Any] = {}
 
 
-def shared_services(config: AppConfig, profile_version: str | None) -> ScanServices:
+def shared_services(config: AppConfig, profile_version: str | None) -> Services:
     """Services kept for the worker process's life (a profile file is loaded once, not per batch);
     built again when the run read another version of the profile file."""
     with _services_lock:
-        services: ScanServices | None = _cached.get("services")
+        services: Services | None = _cached.get("services")
         if services is not None and _cached.get("version") == profile_version:
             return services
         if services is not None:
             services.close()
-        services = ScanServices.from_config(config)
+        services = Services.for_scan(config)
         _cached.update(services=services, version=profile_version)
         return services
 
 
 def process_batch(config: AppConfig, tables: ScanTables, body: bytes | str, *,
-                  services: ScanServices | None = None) -> BatchOutcome:
+                  services: Services | None = None) -> BatchOutcome:
     """Handle one batch message. Raises ``BadBatchMessage`` for a message that is not one (the
     trigger logs and drops it) and any failure of the work (the host retries, then poisons)."""
     message = BatchMessage.parse(body)

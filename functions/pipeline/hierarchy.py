@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from functions.pipeline.crm_reader import AccountInfo
-    from functions.pipeline.spool import AccountSpool
+from functions.pipeline.crm_reader import AccountInfo
+from functions.pipeline.spool import AccountSpool
 
 __all__ = ["MAX_DEPTH", "MAX_TREE", "HierarchyReader", "TreeWalk", "attach", "attach_spooled", "hierarchies",
            "tree_members"]

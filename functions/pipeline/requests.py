@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.config import AppConfig
-from functions.pipeline.run import RunSummary
+from functions.pipeline.summary import RunSummary
 from functions.state.lock import PARTITION as LOCK_PARTITION
 from functions.state.run_queue import RunMessage, RunQueue
 from functions.state.runs import RunRecords, is_run_id, new_run_id
+from functions.state.settings_store import load_effective
 from functions.state.table_store import EntityExistsError, StaleEntityError
 from functions.state.tables import ScanTables
 
@@ -84,9 +85,6 @@ def request_run(
     if lock is not None and _live(lock, now):
         raise RunAlreadyActive(str(lock.get("owner") or "?"), "running")
     if dry_run is None:
-        # Imported here: functions.settings imports the settings store, which needs nothing of this.
-        from functions.settings import load_effective
-
         dry_run = load_effective(config, tables).settings.dry_run
     run_id = new_run_id(now)
     message = RunMessage(run_id, trigger, dry_run, requested_by)  # validates trigger / requested_by

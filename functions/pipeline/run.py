@@ -15,18 +15,20 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from functions.config import AppConfig, ConfigError
-from functions.dataverse import DataverseClient, DataverseError, ExpiredDeltaTokenError
+from functions.config import AppConfig
+from functions.dataverse import DataverseError, ExpiredDeltaTokenError
 from functions.dataverse.column import ColumnBinding, SupportingColumns, option_values
+from functions.dataverse.provisioning import provision
+from functions.dataverse.provisioning_report import Action
 from functions.dataverse.rounds import Read, Task, parallel
 from functions.matching.config import DEFAULT as DEFAULT_MATCHING
 from functions.matching.config import MatchingConfig
 from functions.matching.records import Outcome
-from functions.pipeline import crm_reader, hierarchy
+from functions.pipeline import crm_reader, fanout, hierarchy
 from functions.pipeline.crm_reader import AccountInfo, CrmContact, CrmReader
 from functions.pipeline.hashing import (
     ACCOUNT_COLUMNS,
@@ -37,20 +39,23 @@ from functions.pipeline.hashing import (
 from functions.pipeline.plan import reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users, sync_users_task
 from functions.pipeline.spool import AccountSpool, PairSpool, PlanSpool, RowSpool, StateSpool, run_directory
+from functions.pipeline.summary import RunSummary, requests_sent
 from functions.pipeline.validate import BatchItem, lookup_key_hash, validate_batch
 from functions.pipeline.writer import WRITE_FLUSH, BatchWriter, Planned, apply_facts, instant
-from functions.profiles import ProfileCatalog, ProfileSource
+from functions.profiles import ProfileCatalog
+from functions.services import Services
+from functions.state.batch_queue import BatchQueue
 from functions.state.contacts import ContactState, ContactStates
 from functions.state.crm_index import CrmIndex, PendingList, ProfileIndex, profile_shard
 from functions.state.delta_links import ScanCheckpoint
 from functions.state.echoes import WriteEchoes
 from functions.state.lock import LockHeld, LockLost, RunLock
+from functions.state.packed import delete_packed, write_packed
 from functions.state.provisioned import ProvisionedRecord, ProvisionedStore, provisioning_fingerprint
 from functions.state.runs import RunRecords, new_run_id
 from functions.state.table_store import StaleEntityError
-from functions.state.tables import ScanTables
 
-__all__ = ["RunHooks", "RunSummary", "ScanServices", "new_run_id", "run_scan"]
+__all__ = ["RunHooks", "RunSummary", "new_run_id", "run_scan"]
 
 log = logging.getLogger("functions.pipeline")
 
@@ -73,152 +78,6 @@ class RunHooks:
     def progress(self, phase: str, done: int, total: int) -> None:
         if self.on_progress:
             self.on_progress(phase, done, total)
-
-
-@dataclass
-class ScanServices:
-    """What a run talks to. Built from the config when not given (tests pass their own)."""
-
-    client: DataverseClient
-    tables: ScanTables
-    profiles: ProfileSource
-
-    @classmethod
-    def from_config(cls, config: AppConfig) -> ScanServices:
-        from functions.dataverse import build_client
-        from functions.profiles import build_profile_source
-        from functions.state import build_table_service
-
-        if config.profiles is None:
-            raise ConfigError("PROFILE_SOURCE: missing; set PROFILE_FILE (file) or PDL_API_KEY (pdl)")
-        try:
-            service = build_table_service(config)
-        except ValueError as exc:
-            raise ConfigError(f"STATE_STORAGE_CONNECTION: {exc}") from None
-        tables = ScanTables(service, config.scan.state_table_prefix)
-        return cls(build_client(config.dataverse), tables, build_profile_source(config.profiles))
-
-    def close(self) -> None:
-        self.client.close()
-        self.profiles.close()
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    trigger: str
-    dry_run: bool
-    started_at: str
-    # queued (a request, before the worker starts it) | running | succeeded | completed_with_errors |
-    # failed | skipped_locked | disabled
-    status: str = "running"
-    finished_at: str | None = None
-    mode: str = ""  # full | delta
-    message: str = ""
-    counters: Counter[str] = field(default_factory=Counter)
-    planned: Counter[str] = field(default_factory=Counter)
-    skipped: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    requests: dict[str, int] = field(default_factory=dict)
-    table_operations: dict[str, int] = field(default_factory=dict)
-    duration_seconds: float = 0.0
-    provisioning: str = ""
-    provisioning_requests: int = 0
-    rows_read: Counter[str] = field(default_factory=Counter)  # change-tracking rows per table
-    seconds: Counter[str] = field(default_factory=Counter)  # wall time per phase
-    sync_users: str = ""
-    notes: list[str] = field(default_factory=list)
-    would_write: list[dict[str, Any]] = field(default_factory=list)
-    #: what reading the profile file found: rows read, profiles loaded, malformed rows by reason
-    profile_file: dict[str, Any] = field(default_factory=dict)
-    requested_by: str | None = None  # who asked for the run (API requests only)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("succeeded", "completed_with_errors")
-
-    @property
-    def request_total(self) -> int:
-        events = ("retries", "throttled", "token_refreshes")
-        return sum(v for k, v in self.requests.items() if k not in events)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "run_id": self.run_id,
-            "trigger": self.trigger,
-            "dry_run": self.dry_run,
-            "status": self.status,
-            "message": self.message,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "duration_seconds": round(self.duration_seconds, 3),
-            "mode": self.mode,
-            "provisioning": self.provisioning,
-            "provisioning_requests": self.provisioning_requests,
-            "sync_users": self.sync_users,
-            "rows_read": dict(self.rows_read),
-            "seconds_by_phase": {k: round(v, 2) for k, v in self.seconds.items()},
-            "counters": {k: self.counters.get(k, 0) for k in _COUNTER_ORDER}
-            | {k: v for k, v in self.counters.items() if k not in _COUNTER_ORDER},
-            "planned_by_reason": dict(self.planned),
-            "skipped_by_reason": dict(self.skipped),
-            "errors_by_kind": dict(self.errors),
-            "dataverse_requests": {"total": self.request_total, **self.requests},
-            "table_operations": {"total": sum(self.table_operations.values()), **self.table_operations},
-            "notes": list(self.notes),
-            "would_write": list(self.would_write),
-        }
-        if self.profile_file:
-            out["profile_file"] = dict(self.profile_file)
-        if self.requested_by is not None:
-            out["requested_by"] = self.requested_by
-        return out
-
-    def render(self) -> str:
-        d = self.to_dict()
-        title = f"Scan {self.run_id} ({self.trigger}) - {self.status.upper()}"
-        if self.dry_run:
-            title += " - DRY RUN, nothing written"
-        lines = [title]
-        if self.message:
-            lines.append(f"  {self.message}")
-        lines.append(f"  mode {self.mode or '-'}, provisioning {self.provisioning or '-'}, "
-                     f"sync users: {self.sync_users or '-'}, {self.duration_seconds:.1f} s")
-        rows = [(k.replace("_", " "), str(v)) for k, v in d["counters"].items()]
-        width = max((len(k) for k, _ in rows), default=10)
-        lines += [f"  {k.ljust(width)}  {v.rjust(8)}" for k, v in rows]
-        for title_, data in (("planned by reason", self.planned), ("skipped by reason", self.skipped),
-                             ("errors", self.errors)):
-            if data:
-                lines.append(f"  {title_}: " + ", ".join(f"{k} {v}" for k, v in sorted(data.items())))
-        req = d["dataverse_requests"]
-        lines.append("  Dataverse requests: " + str(req["total"]) + " (" + ", ".join(
-            f"{k} {v}" for k, v in sorted(self.requests.items()) if v) + ")")
-        lines.append(f"  table operations: {d['table_operations']['total']}")
-        lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-
-_EVENTS = ("retries", "throttled", "token_refreshes")
-_COUNTER_ORDER = (
-    "in_scope",
-    "planned",
-    "looked_up",
-    "still_there",
-    "left",
-    "unknown",
-    "flagged",
-    "unflagged",
-    "employer_updated",
-    "ignored",
-    "unchanged",
-    "skipped",
-    "deferred",
-    "left_scope",
-    "deleted",
-    "writes",
-    "errors",
-)
 
 
 class SyncUsersChanged(Exception):
@@ -254,7 +113,7 @@ def _now() -> datetime:
 def run_scan(
     config: AppConfig,
     *,
-    services: ScanServices | None = None,
+    services: Services | None = None,
     hooks: RunHooks | None = None,
     dry_run: bool | None = None,
     enabled: bool | None = None,
@@ -289,7 +148,7 @@ def run_scan(
         log.info("scan skipped: disabled")
         return summary
     own = services is None
-    services = services or ScanServices.from_config(config)
+    services = services or Services.for_scan(config)
     hooks = hooks or RunHooks()
     t0 = time.monotonic()
     requests_before = dict(services.client.request_counts)
@@ -379,7 +238,7 @@ def _org_may_have_changed(exc: BaseException) -> bool:
 
 
 class _Run:
-    def __init__(self, config: AppConfig, services: ScanServices, summary: RunSummary, hooks: RunHooks,
+    def __init__(self, config: AppConfig, services: Services, summary: RunSummary, hooks: RunHooks,
                  lease: Any, clock: Callable[[], datetime],
                  matching: MatchingConfig = DEFAULT_MATCHING) -> None:
         self.config = config
@@ -525,9 +384,6 @@ class _Run:
         self.c.clear()
 
     def _provision(self) -> tuple[ColumnBinding, SupportingColumns | None, str | None]:
-        from functions.dataverse.provisioning import provision
-        from functions.dataverse.provisioning_report import Action
-
         dv = self.config.dataverse
         store = ProvisionedStore(self.tables.provisioning)
         fingerprint = provisioning_fingerprint(dv)
@@ -535,9 +391,9 @@ class _Run:
         if record and record.fresh(fingerprint, self.now, self.scan.provisioning_max_age_hours):
             self.summary.provisioning = f"cached ({record.provisioned_at.isoformat(timespec='seconds')})"
             return record.binding, record.supporting, record.binding.logical_name
-        before = sum(v for k, v in self.client.request_counts.items() if k not in _EVENTS)
+        before = requests_sent(self.client.request_counts)
         report = provision(self.client, dv, dry_run=self.dry)
-        after = sum(v for k, v in self.client.request_counts.items() if k not in _EVENTS)
+        after = requests_sent(self.client.request_counts)
         self.summary.provisioning_requests = after - before
         self.summary.provisioning = "checked, changed" if report.changed else "checked, nothing to change"
         missing = {c.name.removeprefix("contact.") for c in report.components
@@ -1048,10 +904,6 @@ class _Run:
         workers validate and write it and insert a result, which this run waits for (renewing its
         lease) and adds up. Batches without a result by the deadline, or found in the poison queue,
         count as ``batch_failed``: their contacts go on the pending list. See docs/scan.md."""
-        from functions.pipeline import fanout
-        from functions.state.batch_queue import BatchQueue
-        from functions.state.packed import delete_packed, write_packed
-
         store = self.tables.crmindex
         run_id = self.summary.run_id
         context = {
@@ -1118,7 +970,7 @@ class _Run:
                 + ", ".join(fanout.first_ids(lost, 50)))
         self.summary.notes.append(
             f"fan-out: {len(ids)} batches on the queue, {len(results)} results; workers made "
-            f"{sum(v for k, v in worker_requests.items() if k not in _EVENTS)} Dataverse requests and "
+            f"{requests_sent(worker_requests)} Dataverse requests and "
             f"{sum(worker_ops.values())} table operations")
         self.c["fanout_batches"] += len(ids)
         self._flush_states(final=True)  # pairs and the pending contacts now stored
@@ -1133,8 +985,6 @@ class _Run:
 
     def _wait_for_batches(self, queue: Any, ids: dict[int, list[str]], total: int
                           ) -> tuple[dict[int, dict[str, Any]], set[int]]:
-        from functions.pipeline import fanout
-
         store = self.tables.crmindex
         partition = fanout.result_partition(self.summary.run_id)
         deadline = time.monotonic() + self.scan.fanout_wait_seconds

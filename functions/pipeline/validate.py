@@ -12,12 +12,13 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from functions.matching import MatchingConfig, decide
 from functions.matching.config import DEFAULT
 from functions.matching.employer import other_names
 from functions.matching.records import AccountRecord, ContactRecord, Outcome
+from functions.pipeline.crm_reader import AccountInfo, CrmContact
 from functions.pipeline.hashing import record_dict
 from functions.profiles import (
     ProfileCatalog,
@@ -27,9 +28,6 @@ from functions.profiles import (
     ProfileSourceError,
     profile_content_hash,
 )
-
-if TYPE_CHECKING:
-    from functions.pipeline.crm_reader import AccountInfo, CrmContact
 
 __all__ = ["Batch", "BatchItem", "ItemResult", "validate_batch"]
 

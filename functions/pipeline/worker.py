@@ -31,11 +31,12 @@ from datetime import UTC, datetime, timedelta
 
 from functions.config import AppConfig, ConfigError
 from functions.pipeline.requests import clear_pending
-from functions.pipeline.run import RunHooks, RunSummary, run_scan
+from functions.pipeline.run import RunHooks, run_scan
+from functions.pipeline.summary import RunSummary
 from functions.state.lock import PARTITION as LOCK_PARTITION
 from functions.state.run_queue import RunMessage
 from functions.state.runs import ACTIVE_STATUSES, RunRecords, StoredRun, new_run_id
-from functions.state.settings_store import StoredSettingsInvalid
+from functions.state.settings_store import StoredSettingsInvalid, load_effective
 from functions.state.table_store import EntityExistsError, StaleEntityError
 from functions.state.tables import ScanTables
 
@@ -108,8 +109,6 @@ def run_requested(
 
 def _run(config: AppConfig, tables: ScanTables, attempt: _Attempt, clock: Callable[[], datetime],
          lock_wait_seconds: float) -> RunSummary:
-    from functions.settings import load_effective
-
     request = attempt.request
     try:
         effective = load_effective(config, tables)
@@ -255,8 +254,6 @@ def run_scheduled(config: AppConfig, tables: ScanTables, *,
     """The timer's run with the stored settings. Stored settings that no longer validate give a
     ``failed`` run record (nothing runs) instead of an exception, so the API's status shows the error.
     ``ConfigError`` (the app settings) is raised after it is recorded the same way."""
-    from functions.settings import load_effective
-
     try:
         effective = load_effective(config, tables)
     except StoredSettingsInvalid as exc:

@@ -15,7 +15,23 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+from azure.storage.queue import QueueServiceClient
+
 from functions.config import AppConfig, DataverseAuthMode, ProfileSourceKind
+from functions.dataverse import DataverseClient, build_token_provider, errors
+from functions.dataverse.provisioning import ProvisioningError, provision
+from functions.profiles import (
+    FileSnapshotSource,
+    PeopleDataLabsSource,
+    ProfileQuery,
+    ProfileSourceAuthError,
+    ProfileSourceError,
+    ProfileSourceUnavailable,
+    build_profile_source,
+)
+from functions.profiles.file_snapshot import MAX_LINE_BYTES
+from functions.state import build_table_service
 
 from .privileges import DEPTHS, REQUIRED_PRIVILEGES, RequiredPrivilege
 from .report import CHECK_NAMES, Check, CheckStatus, PreflightReport
@@ -53,8 +69,6 @@ class _Context:
 
     def dataverse_client(self) -> Any:
         if self.client is None:
-            from functions.dataverse import DataverseClient, build_token_provider
-
             dv = self.config.dataverse
             # Short timeouts and one retry: a preflight should answer in seconds, not after the
             # minutes of back-off a scan is allowed.
@@ -214,16 +228,12 @@ def config_error_report(message: str) -> PreflightReport:
 
 
 def _check_storage(ctx: _Context) -> Check:
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
-
     config = ctx.config
     fix_config = ("Set STATE_STORAGE_CONNECTION (locally: the Azurite connection string) or "
                   "STATE_STORAGE_ACCOUNT_URL (https://<account>.table.core.windows.net, managed identity).")
     if ctx.tables is not None:
         service, where = ctx.tables.service, "the given tables"
     else:
-        from functions.state import build_table_service
-
         try:
             service = build_table_service(config)
         except ValueError as exc:
@@ -268,18 +278,13 @@ def _probe_queue(config: AppConfig) -> tuple[str, str] | None:
     """
     if config.storage_queue_url is None and config.storage_connection is None:
         return None
-    try:
-        from azure.storage.queue import QueueServiceClient
-    except ImportError:  # the queue package arrives with the settings API; nothing to probe before
-        return None
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
     def failed(exc: BaseException, kind: str) -> str:
         return f"queue storage (run requests) not usable: {type(exc).__name__}: {_short(exc)} ({kind})"
 
     try:
         if config.storage_queue_url:
-            from azure.identity import DefaultAzureCredential
+            from azure.identity import DefaultAzureCredential  # here: only a managed-identity queue needs it
 
             queues = QueueServiceClient(config.storage_queue_url, credential=DefaultAzureCredential())
         else:
@@ -327,8 +332,6 @@ def _storage_access_fix(kind: str) -> str:
 
 
 def _check_dataverse(ctx: _Context) -> Check:
-    from functions.dataverse import errors
-
     dv = ctx.config.dataverse
     url_fix = (f"Set DATAVERSE_URL to the environment URL (e.g. https://contoso.crm4.dynamics.com: {PPAC} → "
                "Environment URL) and make sure the Function App can reach it over HTTPS.")
@@ -393,8 +396,6 @@ def _app_user_fix(dv: Any) -> str:
 
 
 def _check_privileges(ctx: _Context) -> Check:
-    from functions.dataverse import errors
-
     user_id = ctx.who["UserId"]
     path = f"systemusers({user_id})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()"
     try:
@@ -488,9 +489,6 @@ def _role_fix(privileges: list[RequiredPrivilege]) -> str:
 
 def _provisioning_would_change(ctx: _Context) -> tuple[bool, str]:
     """(True if provisioning has something to create/change or cannot tell, note for the report)."""
-    from functions.dataverse import errors
-    from functions.dataverse.provisioning import ProvisioningError, provision
-
     try:
         report = provision(ctx.dataverse_client(), ctx.config.dataverse, dry_run=True)
     except ProvisioningError as exc:
@@ -508,8 +506,6 @@ def _provisioning_would_change(ctx: _Context) -> tuple[bool, str]:
 
 
 def _check_change_tracking(ctx: _Context) -> Check:
-    from functions.dataverse import errors
-
     client = ctx.dataverse_client()
     off: list[str] = []
     for table in TRACKED_TABLES:
@@ -538,8 +534,6 @@ _TEXT_TYPES = frozenset({"String", "Memo"})
 
 def _check_identity_columns(ctx: _Context) -> Check:
     """Each contact column the identity settings name exists, holds text and can be read."""
-    from functions.dataverse import errors
-
     scan = ctx.config.scan
     wanted = [(c, "e-mail") for c in scan.extra_email_columns]
     wanted += [(c, "profile URL") for c in scan.profile_url_columns]
@@ -584,8 +578,6 @@ def _check_identity_columns(ctx: _Context) -> Check:
 
 
 def _check_languages(ctx: _Context) -> Check:
-    from functions.dataverse import errors
-
     try:
         answer = ctx.dataverse_client().call_function("RetrieveProvisionedLanguages")
     except errors.DataverseError as exc:
@@ -607,8 +599,6 @@ def _check_languages(ctx: _Context) -> Check:
 
 
 def _check_bulk_update(ctx: _Context) -> Check:
-    from functions.dataverse import errors
-
     try:
         supported = ctx.dataverse_client().supports_message("contact", "UpdateMultiple")
     except errors.DataverseError as exc:
@@ -628,8 +618,6 @@ def _check_bulk_update(ctx: _Context) -> Check:
 
 
 def _check_profile_source(ctx: _Context) -> Check:
-    from functions.profiles import FileSnapshotSource, PeopleDataLabsSource
-
     settings = ctx.config.profiles
     source = ctx.profiles
     if source is None and settings is None:
@@ -640,8 +628,6 @@ def _check_profile_source(ctx: _Context) -> Check:
                                                   and settings.kind is ProfileSourceKind.FILE):
         return _check_profile_file(ctx, source)
     if source is None:
-        from functions.profiles import build_profile_source
-
         assert settings is not None
         source = build_profile_source(settings)
         if isinstance(source, PeopleDataLabsSource):  # one quick try, not the scan's patience
@@ -656,13 +642,6 @@ def _check_profile_source(ctx: _Context) -> Check:
 
 def _check_lookup(source: Any) -> Check:
     """One look-up that cannot match (PDL bills matches only): reachability and the key."""
-    from functions.profiles import (
-        ProfileQuery,
-        ProfileSourceAuthError,
-        ProfileSourceError,
-        ProfileSourceUnavailable,
-    )
-
     query = ProfileQuery("00000000-0000-0000-0000-000000000000", email="preflight-check@example.invalid")
     name = getattr(source, "name", type(source).__name__)
     try:
@@ -692,8 +671,6 @@ def _check_lookup(source: Any) -> Check:
 
 
 def _check_profile_file(ctx: _Context, source: Any) -> Check:
-    from functions.profiles import FileSnapshotSource, ProfileSourceError
-
     settings = ctx.config.profiles
     fix = ("Check PROFILE_FILE (a local path, https://<account>.blob.core.windows.net/<container>/<name> or "
            "blob://<container>/<name>) and, for a blob, that the Function App's identity has 'Storage Blob "
@@ -739,8 +716,6 @@ class _HeadSnapshot:
     blob handling, same parsing), so a huge snapshot is checked in milliseconds."""
 
     def __init__(self, source: Any, rows: int) -> None:
-        from functions.profiles import FileSnapshotSource
-
         class _Head(FileSnapshotSource):
             def _open(self) -> tuple[IO[bytes], IO[bytes]]:
                 stream, raw = source._open()
@@ -767,8 +742,6 @@ class _LimitedLines(io.RawIOBase):
     """The first ``lines`` lines of a binary stream (closing it closes the stream)."""
 
     def __init__(self, stream: IO[bytes], lines: int) -> None:
-        from functions.profiles.file_snapshot import MAX_LINE_BYTES
-
         self._stream = stream
         self._left = lines
         self._buffer = b""

@@ -31,7 +31,7 @@ from typing import Any
 import requests
 import tenacity
 
-from functions.config import PDL_DEFAULT_BASE_URL, PDL_MAX_BATCH_SIZE
+from functions.config import PDL_DEFAULT_BASE_URL, PDL_MAX_BATCH_SIZE, is_loopback_url
 from functions.matching.records import Profile
 
 from .base import (
@@ -169,8 +169,6 @@ class PeopleDataLabsSource:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        from functions.config import is_loopback_url
-
         if not isinstance(api_key, str) or not api_key.strip():
             raise ProfileSourceConfigError("PDL_API_KEY: missing or empty")
         if not 1 <= batch_size <= MAX_BATCH_SIZE:

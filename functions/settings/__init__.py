@@ -1,10 +1,12 @@
-"""Admin settings (issue 5): the model, merge-patch validation, and the effective run config.
+"""Admin settings (issue 5): the document model, merge-patch validation, and the effective run config.
 
-Stored by ``functions.state.settings_store.SettingsStore``; changes audited by
-``functions.state.audit.AuditLog``. docs/settings-api.md describes every setting.
+The document and its rules only: no storage, Dataverse or pipeline imports (tests/test_import_layers.py).
+Stored by ``functions.state.settings_store.SettingsStore``, which also reads the effective config of a
+run (``load_effective``); changes audited by ``functions.state.audit.AuditLog``; enabling is
+``functions.pipeline.enable``. docs/settings-api.md describes every setting.
 """
 
-from functions.settings.effective import Effective, effective_config, load_effective
+from functions.settings.effective import Effective, effective_config
 from functions.settings.merge_patch import (
     PDL_KEY_SETTING,
     apply_merge_patch,
@@ -35,7 +37,6 @@ __all__ = [
     "apply_merge_patch",
     "defaults_from_config",
     "effective_config",
-    "load_effective",
     "profile_file_errors",
     "validate_patch",
 ]

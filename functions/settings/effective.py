@@ -1,20 +1,19 @@
-"""The config a run actually uses: the app settings with the stored admin settings laid over them."""
+"""The config a run actually uses: the app settings with the admin settings laid over them.
+
+Pure: reading the stored settings is ``functions.state.settings_store.load_effective``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from functions.config import AppConfig, ProfileSourceConfig, ProfileSourceKind, TargetColumn
 from functions.matching.config import MatchingConfig
-from functions.settings.model import Settings, defaults_from_config, split_query
+from functions.settings.model import Settings, split_query
 
-if TYPE_CHECKING:
-    from functions.state.tables import ScanTables
-
-__all__ = ["Effective", "effective_config", "load_effective"]
+__all__ = ["Effective", "effective_config"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,16 +80,3 @@ def effective_config(config: AppConfig, settings: Settings) -> Effective:
         "scan": scan, "dataverse": dataverse, "profiles": _profiles(config, settings),
     })
     return Effective(config=effective, matching=settings.matching.to_matching_config(), settings=settings)
-
-
-def load_effective(config: AppConfig, tables: ScanTables) -> Effective:
-    """The effective config from the stored settings, or from the defaults when none were saved.
-
-    Raises ``ConfigError`` when the app settings cannot be settings defaults (``defaults_from_config``),
-    ``StoredSettingsInvalid`` (a ``ValueError``) when the stored document no longer validates, and the
-    storage SDK's errors when the settings table cannot be read."""
-    # Imported here: functions.state.settings_store imports the model from this package.
-    from functions.state.settings_store import SettingsStore
-
-    settings = SettingsStore(tables).current(defaults_from_config(config)).require()
-    return effective_config(config, settings)

@@ -19,13 +19,15 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from functions.settings.model import FieldError, Settings, errors_from
+from functions.config import AppConfig
+from functions.settings.effective import Effective, effective_config
+from functions.settings.model import FieldError, Settings, defaults_from_config, errors_from
 from functions.state.audit import ACTIONS, AuditLog
 from functions.state.table_store import EntityExistsError, StaleEntityError
 from functions.state.tables import ScanTables
 
 __all__ = ["Principal", "SettingsConflict", "SettingsStore", "StoredSettings", "StoredSettingsInvalid",
-           "repair_document", "settings_etag"]
+           "load_effective", "repair_document", "settings_etag"]
 
 log = logging.getLogger(__name__)
 
@@ -275,3 +277,14 @@ class SettingsStore:
         except Exception:
             log.exception("settings version %d saved, but its audit entry could not be written", version)
         return saved
+
+
+def load_effective(config: AppConfig, tables: ScanTables) -> Effective:
+    """The config a run uses: the stored settings laid over ``config`` (``effective_config``), or the
+    defaults from the app settings when none were saved.
+
+    Raises ``ConfigError`` when the app settings cannot be settings defaults (``defaults_from_config``),
+    ``StoredSettingsInvalid`` (a ``ValueError``) when the stored document no longer validates, and the
+    storage SDK's errors when the settings table cannot be read."""
+    settings = SettingsStore(tables).current(defaults_from_config(config)).require()
+    return effective_config(config, settings)

@@ -1,6 +1,6 @@
 """Queue trigger of the fan-out (``SCAN_FANOUT=queue``): validates and writes one batch of a run.
 
-Thin: open the config and the state tables, hand the message to
+Thin: open the config and the state tables (``Services``), hand the message to
 ``functions.pipeline.batch_worker.process_batch``. A message that is not a batch reference is logged
 and dropped; any other failure raises, so the host retries it (host.json ``maxDequeueCount``) and then
 moves it to ``data-validation-batches-poison``, where the waiting run finds it (docs/scan.md, "Fan-out").
@@ -14,8 +14,8 @@ import azure.functions as func
 
 from functions.config import load_config
 from functions.pipeline.batch_worker import BatchOutcome, process_batch
+from functions.services import Services
 from functions.state.batch_queue import BATCH_QUEUE_NAME, BadBatchMessage
-from functions.state.tables import open_tables
 
 bp = func.Blueprint()
 log = logging.getLogger("functions.triggers.batch_worker")
@@ -27,10 +27,9 @@ def batch_worker(msg: func.QueueMessage) -> None:
 
 
 def process_batch_message(msg: func.QueueMessage) -> BatchOutcome | None:
-    config = load_config()
-    tables = open_tables(config)
     try:
-        outcome = process_batch(config, tables, msg.get_body())
+        with Services(load_config()) as services:
+            outcome = process_batch(services.config, services.tables, msg.get_body())
     except BadBatchMessage as exc:
         log.warning("batch queue message %s dropped: %s", msg.id, exc)
         return None

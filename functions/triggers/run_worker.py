@@ -1,6 +1,6 @@
 """Queue trigger: runs the scans requested through the API (``functions/pipeline/requests.py``).
 
-Thin: parse the message, open the config and the state tables, hand the request to
+Thin: parse the message, open the config and the state tables (``Services``), hand the request to
 ``functions.pipeline.worker.run_requested`` (claim, run, record: docs/scan.md), log the outcome.
 A message that is not a run request is logged and dropped; a run that cannot work is recorded as
 ``failed`` by the pipeline, not raised. Only state storage failing before the run is claimed raises,
@@ -17,8 +17,8 @@ import azure.functions as func
 from functions.config import ConfigError, load_config
 from functions.pipeline import RunSummary
 from functions.pipeline.worker import LOCK_WAIT_SECONDS, run_requested
+from functions.services import Services
 from functions.state.run_queue import RUN_QUEUE_NAME, BadRunMessage, RunMessage
-from functions.state.tables import open_tables
 
 bp = func.Blueprint()
 log = logging.getLogger("functions.triggers.run_worker")
@@ -39,12 +39,13 @@ def process_run_message(msg: func.QueueMessage, *, lock_wait_seconds: float = LO
         log.warning("run queue message %s dropped: %s", msg.id, exc)
         return None
     try:
-        config = load_config()
-        tables = open_tables(config)  # storage down: raises, and the host retries the message
+        services = Services(load_config())
+        tables = services.tables  # storage down: raises, and the host retries the message
     except ConfigError as exc:  # no config, no state tables to record it in; the API fails the same way
         log.error("run %s not started, configuration error: %s", request.run_id, exc)
         return None
-    summary = run_requested(config, tables, request, lock_wait_seconds=lock_wait_seconds)
+    with services:
+        summary = run_requested(services.config, tables, request, lock_wait_seconds=lock_wait_seconds)
     if summary is None:
         return None
     payload = json.dumps(summary.to_dict(), default=str)

@@ -1,6 +1,6 @@
-"""Timer trigger: the daily scan. Thin: load the config, open the state tables, run the scan with the
-stored settings (``functions.pipeline.worker.run_scheduled``: enabled, dry run, matching thresholds,
-... from the settings store, app settings as defaults), log the summary.
+"""Timer trigger: the daily scan. Thin: load the config, open the state tables (``Services``), run the
+scan with the stored settings (``functions.pipeline.worker.run_scheduled``: enabled, dry run, matching
+thresholds, ... from the settings store, app settings as defaults), log the summary.
 
 Schedule from the app setting ``SCAN_SCHEDULE`` (NCRONTAB, UTC; ``0 0 2 * * *`` = daily 02:00).
 ``use_monitor`` keeps the schedule across restarts (a missed occurrence runs once when the host is
@@ -17,7 +17,7 @@ import azure.functions as func
 from functions.config import ConfigError, load_config
 from functions.pipeline import RunSummary
 from functions.pipeline.worker import run_scheduled
-from functions.state.tables import open_tables
+from functions.services import Services
 
 bp = func.Blueprint()
 log = logging.getLogger("functions.triggers.scan_timer")
@@ -36,9 +36,8 @@ def run_timer(timer: func.TimerRequest) -> RunSummary | None:
     if timer.past_due:
         log.warning("scan timer is past due: running now")
     try:
-        config = load_config()
-        tables = open_tables(config)
-        outcome = run_scheduled(config, tables)
+        with Services(load_config()) as services:
+            outcome = run_scheduled(services.config, services.tables)
     except ConfigError as exc:
         log.error("scan not started, configuration error: %s", exc)
         raise

@@ -302,7 +302,7 @@ def test_status_names_the_last_failed_run(api_factory: Any) -> None:
 def test_enable_past_its_deadline_is_503_and_a_second_enable_is_409(
         api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     # Every Dataverse request takes a second: preflight and provisioning cannot finish in 1.5 s.
-    monkeypatch.setattr("functions.settings.enable.ENABLE_DEADLINE_SECONDS", 1.5)
+    monkeypatch.setattr("functions.pipeline.enable.ENABLE_DEADLINE_SECONDS", 1.5)
     before, etag = api.settings()
     api.emulator.faults.add(Fault("slow", delay=1.0, times=None))
     started = time.monotonic()
@@ -321,7 +321,7 @@ def test_enable_past_its_deadline_is_503_and_a_second_enable_is_409(
 
     # once it is done, enabling works (with the usual deadline)
     api.emulator.faults.clear()
-    monkeypatch.setattr("functions.settings.enable.ENABLE_DEADLINE_SECONDS", 120.0)
+    monkeypatch.setattr("functions.pipeline.enable.ENABLE_DEADLINE_SECONDS", 120.0)
     deadline = time.monotonic() + 90
     while True:
         response = api.patch("/api/settings", {"enabled": True}, if_match=etag)
@@ -366,7 +366,7 @@ def test_profile_source_check_while_enabled_has_a_deadline(
         api.wait_for_run(enabled.json()["run"]["run_id"])
         before, etag = api.settings()
 
-        monkeypatch.setattr("functions.settings.enable.ENABLE_DEADLINE_SECONDS", 1.0)
+        monkeypatch.setattr("functions.pipeline.enable.ENABLE_DEADLINE_SECONDS", 1.0)
         started = time.monotonic()
         response = api.patch("/api/settings", {"profile_source": {"file": slow_file}}, if_match=etag)
         slow = problem(response, 503)

@@ -21,10 +21,9 @@ from dataverse_emulator.generator import SampleOrg, generate_org
 from functions.config import AppConfig, load_config
 from functions.dataverse import DataverseClient, build_client
 from functions.matching.records import Outcome
-from functions.pipeline import RunHooks, RunSummary, ScanServices, run_scan
+from functions.pipeline import RunHooks, RunSummary, run_scan
 from functions.profiles import FileSnapshotSource
-from functions.state import build_table_service
-from functions.state.tables import ScanTables
+from functions.services import Services
 from localdev.sample_profiles import expected_verdicts, write_profile_file
 
 TODAY = date(2026, 1, 15)
@@ -78,20 +77,15 @@ class ScanWorld:
     def client(self) -> DataverseClient:
         return build_client(self.config().dataverse)
 
-    def services(self, config: AppConfig | None = None) -> ScanServices:
-        config = config or self.config()
-        tables = ScanTables(build_table_service(config), config.scan.state_table_prefix)
-        source = FileSnapshotSource(str(self.profile_path))
-        return ScanServices(build_client(config.dataverse), tables, source)
+    def services(self, config: AppConfig | None = None) -> Services:
+        """The app's services for the world's org and tables, on the world's profile file."""
+        return Services(config or self.config(), profiles=FileSnapshotSource(str(self.profile_path)))
 
     def scan(self, *, day: date = TODAY, hooks: RunHooks | None = None, config: AppConfig | None = None,
              **kwargs: Any) -> RunSummary:
-        services = self.services(config)
-        try:
+        with self.services(config) as services:
             summary = run_scan(config or self.config(), services=services, hooks=hooks, clock=at(day),
                                **kwargs)
-        finally:
-            services.close()
         self.summaries.append(summary)
         return summary
 

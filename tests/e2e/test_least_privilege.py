@@ -24,11 +24,10 @@ from dataverse_emulator.generator import generate_org
 from functions.config import AppConfig, load_config
 from functions.dataverse import build_client
 from functions.dataverse.provisioning import provision
-from functions.pipeline import RunSummary, ScanServices, run_scan
+from functions.pipeline import RunSummary, run_scan
 from functions.preflight import REQUIRED_PRIVILEGES, CheckStatus, run_preflight
 from functions.profiles import FileSnapshotSource
-from functions.state import build_table_service
-from functions.state.tables import ScanTables
+from functions.services import Services
 from localdev.azurite import Azurite
 from localdev.sample_profiles import write_profile_file
 
@@ -57,13 +56,8 @@ class Setup:
 
     def scan(self) -> RunSummary:
         config = self.config()
-        services = ScanServices(build_client(config.dataverse),
-                                ScanTables(build_table_service(config), config.scan.state_table_prefix),
-                                FileSnapshotSource(self.env["PROFILE_FILE"]))
-        try:
+        with Services(config, profiles=FileSnapshotSource(self.env["PROFILE_FILE"])) as services:
             return run_scan(config, services=services, clock=at(TODAY))
-        finally:
-            services.close()
 
 
 def _setup(emulator: Emulator, azurite: Azurite, tmp_path: Path) -> Setup:

@@ -13,6 +13,7 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 
+from functions.dataverse import DataverseClient
 from functions.pipeline import run as run_module
 from functions.pipeline import worker as worker_module
 from functions.pipeline.requests import active_run, request_run
@@ -298,7 +299,7 @@ def test_worker_finishes_a_record_run_scan_left_running(world: RunWorld, monkeyp
     if close_raises:  # run_scan raises after its "running" record (its final save failed too)
         def close(self):
             raise RuntimeError("client close failed")
-        monkeypatch.setattr(run_module.ScanServices, "close", close)
+        monkeypatch.setattr(DataverseClient, "close", close)
 
     summary = run_worker.process_run_message(msg, lock_wait_seconds=0)
 

@@ -14,10 +14,9 @@ from functions.settings import (
     Settings,
     defaults_from_config,
     effective_config,
-    load_effective,
     validate_patch,
 )
-from functions.state.settings_store import SettingsStore
+from functions.state.settings_store import SettingsStore, load_effective
 from functions.state.tables import ScanTables
 
 GUID = "abcdefab-0000-4000-8000-000000000042"

@@ -235,8 +235,7 @@ def _write(tables: ScanTables, table_service: TableServiceClient, document: obje
 def test_a_stored_document_that_no_longer_validates(tables: ScanTables, table_service: TableServiceClient,
                                                     defaults: Settings, document: object,
                                                     fields: list[str]) -> None:
-    from functions.settings import load_effective
-    from functions.state.settings_store import StoredSettingsInvalid
+    from functions.state.settings_store import StoredSettingsInvalid, load_effective
 
     _write(tables, table_service, document, version=5)
     store = SettingsStore(tables)

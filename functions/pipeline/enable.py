@@ -1,5 +1,9 @@
 """Enabling data validation: preflight -> provision -> save -> queue the first run.
 
+A use case over several packages (preflight, Dataverse provisioning, the settings store, run
+requests), so it lives with the other ways a run starts, not in ``functions.settings``, which the
+settings store itself imports.
+
 The HTTP route only parses, authorises, calls :func:`enable` and shapes the answer; the sequence and
 its rules live here:
 
@@ -52,7 +56,7 @@ __all__ = [
     "enable",
 ]
 
-log = logging.getLogger("functions.settings.enable")
+log = logging.getLogger("functions.pipeline.enable")
 
 #: Preflight + provisioning together; well inside the 230 s HTTP limit, leaving time to save and queue.
 ENABLE_DEADLINE_SECONDS = 120.0
