@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from functions.config import AppConfig
+from functions.config import AppConfig, ScanConfig
 from functions.dataverse.column import ColumnBinding, SupportingColumns
 from functions.matching.config import MatchingConfig
 from functions.pipeline.crm_reader import CrmReader
@@ -38,6 +38,7 @@ from functions.state.batch_queue import BatchMessage
 from functions.state.contacts import ContactStates
 from functions.state.packed import read_packed
 from functions.state.runs import RunRecords
+from functions.state.settings_store import load_effective
 from functions.state.tables import ScanTables
 
 __all__ = ["BatchOutcome", "process_batch"]
@@ -67,16 +68,26 @@ _cached: dict[str, Any] = {}
 
 def shared_services(config: AppConfig, profile_version: str | None) -> Services:
     """Services kept for the worker process's life (a profile file is loaded once, not per batch);
-    built again when the run read another version of the profile file."""
+    built again when the run read another version of the profile file, or the admin pointed the
+    profile source elsewhere."""
+    key = (profile_version, repr(config.profiles))  # secrets show masked: the location tells them apart
     with _services_lock:
         services: Services | None = _cached.get("services")
-        if services is not None and _cached.get("version") == profile_version:
+        if services is not None and _cached.get("key") == key:
             return services
         if services is not None:
             services.close()
         services = Services.for_scan(config)
-        _cached.update(services=services, version=profile_version)
+        _cached.update(services=services, key=key)
         return services
+
+
+def run_scan_settings(context: dict[str, Any], app_scan: ScanConfig) -> ScanConfig:
+    """The scan settings of the run that wrote the batch. A batch of an earlier version carries only
+    its refresh days: those over the app settings."""
+    if isinstance(context.get("scan"), dict):
+        return ScanConfig.model_validate(context["scan"])
+    return app_scan.model_copy(update={"refresh_days": int(context["refresh_days"])})
 
 
 def process_batch(config: AppConfig, tables: ScanTables, body: bytes | str, *,
@@ -98,10 +109,12 @@ def process_batch(config: AppConfig, tables: ScanTables, body: bytes | str, *,
     if stored is not None and stored.record.get("status") != "running":
         log.warning("batch %s/%d: run is %s; dropped", run_id, index, stored.record.get("status"))
         return BatchOutcome(run_id, index, "gone")
-    services = services or shared_services(config, ctx.get("profile_version"))
+    if services is None:
+        # the profile source the run used: the admin's stored settings over the app settings
+        services = shared_services(load_effective(config, tables).config, ctx.get("profile_version"))
     binding = ColumnBinding.from_dict(ctx["binding"])
     supporting = SupportingColumns(**ctx["supporting"]) if ctx.get("supporting") else None
-    scan = config.scan.model_copy(update={"refresh_days": int(ctx["refresh_days"])})
+    scan = run_scan_settings(ctx, config.scan)
     reader = CrmReader(services.client, flag_column=binding.logical_name,
                        employer_column=supporting.current_employer if supporting else None,
                        validated_on_column=supporting.validated_on if supporting else None,

@@ -911,6 +911,9 @@ class _Run:
             "binding": self.binding.to_dict(),
             "supporting": self.supporting.to_dict() if self.supporting is not None else None,
             "matching": self.matching.to_dict(), "refresh_days": self.scan.refresh_days,
+            # the run's effective scan settings (the admin's stored ones over the app settings):
+            # identity columns, refresh days... a worker must not fall back on the app settings
+            "scan": self.scan.model_dump(mode="json"),
             "profile_version": self.profile_version,
         }
         ids: dict[int, list[str]] = {}

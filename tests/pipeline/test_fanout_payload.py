@@ -59,3 +59,17 @@ def test_batch_messages_are_checked_and_found_in_poison_text() -> None:
 def test_a_damaged_result_reads_as_none() -> None:
     assert read_result({"parts": 1, "sha256": "0", "p00": b"x"}) is None
     assert read_result({}) is None
+
+
+def test_a_worker_uses_the_runs_scan_settings_not_its_app_settings() -> None:
+    from functions.config import ScanConfig
+    from functions.pipeline.batch_worker import run_scan_settings
+
+    app = ScanConfig(refresh_days=30)
+    run = ScanConfig(refresh_days=7, profile_url_columns=("new_linkedin",),
+                     extra_email_columns=("emailaddress2",), lookup_budget=100)
+    context = json.loads(json.dumps({"refresh_days": 7, "scan": run.model_dump(mode="json")}))
+    assert run_scan_settings(context, app) == run
+    older = run_scan_settings({"refresh_days": 7}, app)  # a batch written by the previous version
+    assert older.refresh_days == 7
+    assert older.profile_url_columns == app.profile_url_columns
