@@ -6,7 +6,7 @@ The Dataverse emulator runs in its own process and Azurite through localdev.azur
 benchmarks/scan.py). One child process runs ``run_scan`` with ``SCAN_FANOUT=queue`` (the first run:
 every contact validated); K child processes each loop over the batch queue (receive -> ``process_batch``
 -> delete; on failure the message is made visible again) until the orchestrator is done. Each child
-reports its wall time, CPU time and peak RSS (``getrusage``: ``ru_maxrss``), its Dataverse requests
+reports its wall time, CPU time and peak RSS (``VmHWM``, benchmarks/proc.py), its Dataverse requests
 and its table operations.
 """
 
@@ -28,13 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.proc import own_peak_mb  # noqa: E402
 from benchmarks.scan import _free_port, _get, _post, _wait_ready  # noqa: E402
 
 
 def _usage() -> dict:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+            "peak_rss_mb": own_peak_mb() or round(usage.ru_maxrss / 1024, 1)}
 
 
 def orchestrator(env_json: str, day: str) -> None:

@@ -13,8 +13,9 @@ Runs, in order (``--runs`` picks a subset, order kept):
 
 The Dataverse emulator runs in its own process (so its memory is not the client's) and Azurite is
 started through localdev.azurite. Each scan runs in a fresh child process, which reports its own wall
-time, CPU time (getrusage) and peak RSS (ru_maxrss), so the numbers are those of the scan alone:
-reading the profile file, reading Dataverse, planning, validating, writing back and recording state.
+time, CPU time (getrusage) and peak RSS (VmHWM, benchmarks/proc.py), so the numbers are those of the
+scan alone: reading the profile file, reading Dataverse, planning, validating, writing back and
+recording state.
 
 Reported per run: Dataverse requests by kind (the client's counters and the emulator's), the floor
 ``sum(ceil(rows read / 5000)) + ceil(writes / 1000) + provisioning requests``, profile look-ups, Azure
@@ -139,6 +140,7 @@ class _HeapSnapshots:
 
 def child(env_json: str, day: str) -> None:
     """One scan in this process; prints a JSON line with the summary and the process's resources."""
+    from benchmarks.proc import own_peak_mb
     from functions.config import load_config
     from functions.pipeline import run_scan
     from functions.pipeline.run import RunHooks
@@ -157,10 +159,10 @@ def child(env_json: str, day: str) -> None:
     wall = time.perf_counter() - wall
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({
+        "peak_rss_mb": own_peak_mb() or round(usage.ru_maxrss / 1024, 1),
         "summary": summary.to_dict(),
         "wall_seconds": round(wall, 2),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
     }))
 
 
