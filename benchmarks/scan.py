@@ -91,6 +91,13 @@ class _MemoryTracer:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
+    @staticmethod
+    def _split() -> str:
+        """Anonymous (heap) and file-backed (mapped files: the profile index, libraries) parts."""
+        with open("/proc/self/status") as status:
+            parts = dict(line.split(":", 1) for line in status if line.startswith(("RssAnon", "RssFile")))
+        return " ".join(f"{k[3:].lower()} {int(v.split()[0]) // 1024}" for k, v in sorted(parts.items()))
+
     def _where(self) -> str:
         frame = sys._current_frames().get(self._main)
         names = []
@@ -106,7 +113,8 @@ class _MemoryTracer:
             rss = self._rss_mb()
             if rss >= self._high + self._step:
                 self._high = rss
-                self.marks.append((time.perf_counter() - self._started, rss, self._where()))
+                self.marks.append((time.perf_counter() - self._started, rss,
+                                   f"({self._split()})  {self._where()}"))
             time.sleep(0.2)
 
     def report(self) -> None:
