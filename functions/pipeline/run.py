@@ -36,6 +36,7 @@ from functions.pipeline.hashing import (
     account_hash,
     contact_hash,
 )
+from functions.pipeline.memory import give_back_free_memory
 from functions.pipeline.plan import reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users, sync_users_task
 from functions.pipeline.spool import AccountSpool, PairSpool, PlanSpool, RowSpool, StateSpool, run_directory
@@ -334,6 +335,7 @@ class _Run:
         self.hooks.progress("reading profiles", 0, 0)
         t = self._timed("sync_users_and_checkpoint", t)
         digests = self._profile_digests()
+        give_back_free_memory()  # what building the profile index freed: its key columns, parsed rows
         t = self._timed("profile_file", t)
         new_links: dict[str, str | None] = {}
         if not reasons_full:
@@ -361,6 +363,7 @@ class _Run:
             self.summary.errors["bad_row"] += bad_rows
             self.summary.notes.append("malformed rows skipped: " + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.reader.bad_rows.items())))
+        give_back_free_memory()  # what reading freed (pages of rows), before validating takes its share
         t = self._timed("read_and_plan", t)
         self._validate_and_write()
         t = time.monotonic()

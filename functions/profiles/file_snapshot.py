@@ -615,7 +615,7 @@ _SETTLE_SECONDS = 2.0
 _ORPHAN_SECONDS = 3600.0
 _COLUMNS = ("ids", "urls", "emails", "names")
 #: Look-ups, and records read in a pass over the index, after which the mapped pages are given back.
-_RELEASE_EVERY = 250
+_RELEASE_EVERY = 100
 _RELEASE_EVERY_RECORDS = 100_000
 _WRITE_BUFFER = 1024 * 1024
 
