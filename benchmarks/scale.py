@@ -54,14 +54,14 @@ def worker(env_json: str, stop_file: str) -> None:
     from azure.core.exceptions import ResourceExistsError
 
     from functions.config import load_config
-    from functions.pipeline.batch_worker import process_batch
+    from functions.pipeline.batch_worker import process_batch, worker_config
     from functions.pipeline.summary import requests_sent
     from functions.services import Services
     from functions.state.batch_queue import BATCH_QUEUE_NAME
     from functions.state.run_queue import build_queue_client
 
     config = load_config(json.loads(env_json))
-    services = Services.for_scan(config)
+    services = Services.for_scan(worker_config(config))  # as the queue trigger's worker
     tables = services.tables
     queue = build_queue_client(config, BATCH_QUEUE_NAME)
     with contextlib.suppress(ResourceExistsError):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 import re
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,17 +154,47 @@ class FaultRegistry:
         return None
 
 
+@dataclass
+class Arrival:
+    """One top-level request as the emulator saw it: wall-clock arrival (``time.time()``), method,
+    path after ``/api/data/v9.2/`` (no query), and the status answered (0 until answered, or when
+    the connection was dropped)."""
+
+    at: float
+    method: str
+    path: str
+    status: int = 0
+
+
+#: requests the journal keeps (the newest; older ones are dropped)
+JOURNAL_SIZE = 10_000
+
+
 class Counters:
-    """``requests``: HTTP requests by kind; ``operations``: logical writes that committed."""
+    """``requests``: HTTP requests by kind; ``operations``: logical writes that committed;
+    ``journal``: the latest top-level requests with their arrival time (``arrivals()``), to tell
+    *when* clients sent, e.g. that none sent during a pause."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.operations: Counter[str] = Counter()
+        self.journal: deque[Arrival] = deque(maxlen=JOURNAL_SIZE)
 
     def request(self, kind: str) -> None:
         with self._lock:
             self.requests[kind] += 1
+
+    def arrived(self, method: str, path: str) -> Arrival:
+        """Note a request's arrival now; the caller sets ``status`` once it is answered."""
+        entry = Arrival(time.time(), method, path.split("?", 1)[0])
+        with self._lock:
+            self.journal.append(entry)
+        return entry
+
+    def arrivals(self) -> list[Arrival]:
+        with self._lock:
+            return list(self.journal)
 
     def operation(self, kind: str, n: int = 1) -> None:
         with self._lock:
@@ -173,6 +204,7 @@ class Counters:
         with self._lock:
             self.requests.clear()
             self.operations.clear()
+            self.journal.clear()
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:

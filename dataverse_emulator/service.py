@@ -104,8 +104,16 @@ class Service:
         return "read"
 
     def handle(self, req: Request) -> Response:
-        """Answer one request. Inner ``$batch`` requests skip auth and request counters, and meet only the
-        faults meant for them (``Fault(in_batch=True)``)."""
+        """Answer one request. Inner ``$batch`` requests skip auth, request counters and the journal,
+        and meet only the faults meant for them (``Fault(in_batch=True)``)."""
+        if req.in_batch:
+            return self._answer(req)
+        arrival = self.counters.arrived(req.method, req.path)
+        response = self._answer(req)
+        arrival.status = response.status
+        return response
+
+    def _answer(self, req: Request) -> Response:
         if not req.in_batch:
             self.counters.request(self.classify(req))
             try:

@@ -71,6 +71,9 @@ class DataverseConfig(BaseModel):
     certificate_password: SecretStr | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
     max_concurrency: Annotated[int, Field(ge=1, le=52)] = 8
+    #: requests in flight per batch worker of the fan-out: its share of ``max_concurrency``, which all
+    #: workers together keep (``max_concurrency // worker_concurrency`` Dataverse slots, docs/scan.md)
+    worker_concurrency: Annotated[int, Field(ge=1, le=52)] = 1
     max_retries: Annotated[int, Field(ge=0, le=20)] = 6
     max_retry_wait_seconds: Annotated[float, Field(gt=0, le=900)] = 300.0
     page_size: Annotated[int, Field(ge=1, le=5000)] = 5000
@@ -218,6 +221,8 @@ class ScanConfig(BaseModel):
     fanout: Literal["off", "queue"] = "off"
     #: how long a fanned-out run waits for its batches before it records the missing ones as failed
     fanout_wait_seconds: Annotated[int, Field(ge=10, le=86400)] = 1500
+    #: how long a batch worker waits for a Dataverse slot before it puts its batch back on the queue
+    fanout_slot_wait_seconds: Annotated[int, Field(ge=0, le=1800)] = 600
     state_table_prefix: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,29}$")] = "dval"
     lock_ttl_seconds: Annotated[int, Field(ge=30, le=86400)] = 900
     provisioning_max_age_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 168.0
@@ -376,6 +381,7 @@ DATAVERSE_SETTINGS: dict[str, str] = {
     "DATAVERSE_CLIENT_CERTIFICATE_PASSWORD": "certificate_password",
     "DATAVERSE_TIMEOUT_SECONDS": "timeout_seconds",
     "DATAVERSE_MAX_CONCURRENCY": "max_concurrency",
+    "DATAVERSE_WORKER_CONCURRENCY": "worker_concurrency",
     "DATAVERSE_MAX_RETRIES": "max_retries",
     "DATAVERSE_MAX_RETRY_WAIT_SECONDS": "max_retry_wait_seconds",
     "DATAVERSE_PAGE_SIZE": "page_size",
@@ -411,6 +417,7 @@ SCAN_SETTINGS: dict[str, str] = {
     "SCAN_BATCH_SIZE": "batch_size",
     "SCAN_FANOUT": "fanout",
     "SCAN_FANOUT_WAIT_SECONDS": "fanout_wait_seconds",
+    "SCAN_FANOUT_SLOT_WAIT_SECONDS": "fanout_slot_wait_seconds",
     "STATE_TABLE_PREFIX": "state_table_prefix",
     "SCAN_LOCK_TTL_SECONDS": "lock_ttl_seconds",
     "SCAN_PROVISIONING_MAX_AGE_HOURS": "provisioning_max_age_hours",

@@ -33,6 +33,9 @@ def test_missing_url_is_named() -> None:
         ({"DATAVERSE_URL": "http://contoso.example"}, "DATAVERSE_URL"),
         ({"DATAVERSE_URL": ORG, "DATAVERSE_PAGE_SIZE": "5001"}, "DATAVERSE_PAGE_SIZE"),
         ({"DATAVERSE_URL": ORG, "DATAVERSE_MAX_CONCURRENCY": "0"}, "DATAVERSE_MAX_CONCURRENCY"),
+        ({"DATAVERSE_URL": ORG, "DATAVERSE_WORKER_CONCURRENCY": "0"}, "DATAVERSE_WORKER_CONCURRENCY"),
+        ({"DATAVERSE_URL": ORG, "SCAN_FANOUT_SLOT_WAIT_SECONDS": "-1"}, "SCAN_FANOUT_SLOT_WAIT_SECONDS"),
+        ({"DATAVERSE_URL": ORG, "SCAN_FANOUT_SLOT_WAIT_SECONDS": "1801"}, "SCAN_FANOUT_SLOT_WAIT_SECONDS"),
         ({"DATAVERSE_URL": ORG, "DATAVERSE_PUBLISHER_PREFIX": "mscrmx"}, "DATAVERSE_PUBLISHER_PREFIX"),
         ({"DATAVERSE_URL": ORG, "DATAVERSE_PUBLISHER_PREFIX": "9ab"}, "DATAVERSE_PUBLISHER_PREFIX"),
         ({"DATAVERSE_URL": ORG, "DATAVERSE_OPTION_VALUE_PREFIX": "123"}, "DATAVERSE_OPTION_VALUE_PREFIX"),
@@ -148,3 +151,16 @@ def test_a_lock_shorter_than_one_requests_retry_budget_is_refused() -> None:
     with pytest.raises(ConfigError, match="1200 s"):
         load_config({**base, "SCAN_LOCK_TTL_SECONDS": "900", "DATAVERSE_MAX_RETRY_WAIT_SECONDS": "600"})
     assert load_config({**base, "SCAN_LOCK_TTL_SECONDS": "601"}).scan.lock_ttl_seconds == 601
+
+
+def test_a_batch_worker_gets_its_share_of_the_dataverse_concurrency() -> None:
+    from functions.pipeline.batch_worker import worker_config
+
+    config = load_config({"DATAVERSE_URL": ORG})
+    assert (config.dataverse.max_concurrency, config.dataverse.worker_concurrency) == (8, 1)
+    assert config.scan.fanout_slot_wait_seconds == 600
+    assert worker_config(config).dataverse.max_concurrency == 1
+    assert worker_config(config).dataverse.url == ORG  # only the concurrency differs
+    wide = load_config({"DATAVERSE_URL": ORG, "DATAVERSE_MAX_CONCURRENCY": "3",
+                        "DATAVERSE_WORKER_CONCURRENCY": "5"})
+    assert worker_config(wide) is wide  # a share above the total is the total: nothing to change

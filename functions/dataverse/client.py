@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,11 +54,14 @@ from .errors import (
     NotFoundError,
     PayloadTooLargeError,
     PreconditionFailedError,
+    ThrottledError,
     error_from_response,
+    parse_retry_after,
 )
 from .limiter import ConcurrencyLimiter
 from .models import RecordResult
 from .odata import odata_string, validate_guid
+from .pause import PauseGate
 from .retry import RetryPolicy, is_retryable
 
 __all__ = ["MAX_BATCH_OPERATIONS", "MAX_PAGE_SIZE", "DataverseClient", "build_client"]
@@ -115,6 +120,8 @@ class DataverseClient:
         session: A ``requests.Session`` to use (the client then does not close it).
         retry_budget: Upper bound in seconds for all attempts of one call (default
             ``max(600, 2 * max_retry_wait)``).
+        pause_gate: A pause shared with clients in other processes (``pause.py``): waited out before
+            each request, told of every 429's ``Retry-After``. Settable later (``pause_gate``).
 
     Raises:
         ValueError: invalid argument values.
@@ -132,6 +139,7 @@ class DataverseClient:
         page_size: int = 5000,
         session: requests.Session | None = None,
         retry_budget: float | None = None,
+        pause_gate: PauseGate | None = None,
     ) -> None:
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -157,6 +165,7 @@ class DataverseClient:
         self._session = session if session is not None else self._new_session(max_concurrency)
         self._message_support: dict[tuple[str, str], bool] = {}
         self._message_lock = threading.Lock()
+        self._pause_gate = pause_gate
 
     @staticmethod
     def _new_session(pool_size: int) -> requests.Session:
@@ -180,9 +189,18 @@ class DataverseClient:
         return self._limiter
 
     @property
+    def pause_gate(self) -> PauseGate | None:
+        """The pause shared with other processes (None: only this client's own ``Retry-After``)."""
+        return self._pause_gate
+
+    @pause_gate.setter
+    def pause_gate(self, gate: PauseGate | None) -> None:
+        self._pause_gate = gate
+
+    @property
     def request_counts(self) -> dict[str, int]:
         """HTTP requests sent by kind (retries included) plus ``retries``, ``throttled``,
-        ``token_refreshes`` events. See ``counters.py`` for the kinds."""
+        ``token_refreshes``, ``shared_pause_waits`` events. See ``counters.py`` for the kinds."""
         return self._counters.snapshot()
 
     def reset_counts(self) -> None:
@@ -243,6 +261,7 @@ class DataverseClient:
         data: bytes | None,
     ) -> requests.Response:
         all_headers = self._headers(method, token, headers, data is not None)
+        self._await_shared_pause()
         with self._limiter.slot():
             self._counters.add(kind)
             try:
@@ -268,7 +287,35 @@ class DataverseClient:
         self._limiter.apply_hint(response.headers.get("x-ms-dop-hint"))
         if response.status_code == 429:
             self._counters.add("throttled")
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if self._pause_gate is not None and retry_after:
+                self._pause_gate.announce(retry_after)
         return response
+
+    def _await_shared_pause(self) -> None:
+        """Before a request: wait until the shared pause (if any) has passed, plus a random 0-1 s so the
+        paused processes do not all come back at once. At most ``max_retry_wait`` in all: a longer pause
+        raises ``ThrottledError`` without sending, as a ``Retry-After`` that long does (retrying early
+        would only extend the throttling)."""
+        gate = self._pause_gate
+        if gate is None:
+            return
+        waited = 0.0
+        while (remaining := gate.remaining()) > 0:
+            if waited + remaining > self._retry.max_retry_wait:
+                raise ThrottledError(
+                    None,
+                    "",
+                    f"another client of this application user was asked to pause {remaining:.0f} s more "
+                    f"(shared Retry-After), longer than the {self._retry.max_retry_wait:.0f} s allowed",
+                    retry_after=remaining,
+                )
+            if not waited:
+                self._counters.add("shared_pause_waits")
+                log.info("dataverse: waiting %.1fs for the pause another client was asked for", remaining)
+            pause = remaining + random.uniform(0.0, 1.0)
+            time.sleep(pause)
+            waited += pause
 
     def _attempt(
         self,

@@ -16,7 +16,8 @@ Kinds (one HTTP request each, every attempt counted, including retries and the r
 ``function``  GET functions (WhoAmI, RetrieveProvisionedLanguages, ...)
 
 Events (not requests): ``retries`` (a retry was scheduled), ``throttled`` (a 429 was received),
-``token_refreshes`` (a forced token refresh after a 401).
+``token_refreshes`` (a forced token refresh after a 401), ``shared_pause_waits`` (a request waited for
+a pause another client announced through the shared pause gate, ``pause.py``).
 
 The emulator counts by HTTP shape: its ``read`` = our read + delta + metadata, its ``action`` = our
 action + bulk, its ``batch`` = our batch + batch_read; the other kinds are the same.
@@ -42,7 +43,7 @@ REQUEST_KINDS = (
     "action",
     "function",
 )
-EVENT_KINDS = ("retries", "throttled", "token_refreshes")
+EVENT_KINDS = ("retries", "throttled", "token_refreshes", "shared_pause_waits")
 
 
 class RequestCounters:

@@ -7,11 +7,12 @@ from enum import StrEnum
 from typing import Any
 
 from functions.dataverse.column import ColumnBinding, SupportingColumns
+from functions.dataverse.counters import EVENT_KINDS
 
 __all__ = ["Action", "Component", "ProvisioningReport"]
 
 # Client counters that are events, not HTTP requests.
-_EVENT_COUNTERS = frozenset({"retries", "throttled", "token_refreshes"})
+_EVENT_COUNTERS = frozenset(EVENT_KINDS)
 
 
 class Action(StrEnum):

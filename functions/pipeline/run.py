@@ -48,6 +48,7 @@ from functions.services import Services
 from functions.state.batch_queue import BatchQueue
 from functions.state.contacts import ContactState, ContactStates
 from functions.state.crm_index import CrmIndex, PendingList, ProfileIndex, profile_shard
+from functions.state.dataverse_limits import SharedPause
 from functions.state.delta_links import ScanCheckpoint
 from functions.state.echoes import WriteEchoes
 from functions.state.lock import LockHeld, LockLost, RunLock
@@ -154,6 +155,8 @@ def run_scan(
     t0 = time.monotonic()
     requests_before = dict(services.client.request_counts)
     tables = services.tables.ensure()
+    if scan.fanout == "queue" and services.client.pause_gate is None:
+        services.client.pause_gate = SharedPause(tables.locks)  # its workers' Retry-After is the run's too
     ops_before = Counter(tables.ops)
     runs = RunRecords(tables.runs)
     lock = RunLock(tables.locks, ttl_seconds=scan.lock_ttl_seconds, clock=clock)

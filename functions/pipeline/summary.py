@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.dataverse.counters import EVENT_KINDS
+
 __all__ = ["COUNTER_ORDER", "REQUEST_EVENTS", "RunSummary", "requests_sent"]
 
 #: Keys of a Dataverse client's ``request_counts`` that count events around requests, not requests.
-REQUEST_EVENTS = ("retries", "throttled", "token_refreshes")
+REQUEST_EVENTS = EVENT_KINDS
 
 #: The counters every record lists, in this order (zero when nothing happened); others follow.
 COUNTER_ORDER = (
@@ -42,7 +44,7 @@ COUNTER_ORDER = (
 
 def requests_sent(request_counts: Mapping[str, int]) -> int:
     """The Dataverse requests among ``request_counts`` (a client's counters, or a difference of two):
-    everything but the retry, throttling and token events."""
+    everything but the events (retries, throttling, token refreshes, shared-pause waits)."""
     return sum(n for kind, n in request_counts.items() if kind not in REQUEST_EVENTS)
 
 

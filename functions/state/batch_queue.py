@@ -94,9 +94,13 @@ class BatchQueue:
             self._ensured = True
         return self
 
-    def send(self, run_id: str, index: int) -> str:
+    def send(self, run_id: str, index: int, *, delay_seconds: int = 0) -> str:
+        """Put a batch reference on the queue, visible after ``delay_seconds`` (a batch put back)."""
         self.ensure()
-        return str(self.client.send_message(BatchMessage(run_id, index).to_json()).id)
+        message = BatchMessage(run_id, index).to_json()
+        if delay_seconds > 0:
+            return str(self.client.send_message(message, visibility_timeout=delay_seconds).id)
+        return str(self.client.send_message(message).id)
 
     def poisoned(self, run_id: str) -> set[int]:
         """Indexes of this run's batches visible in the poison queue (the first 32 messages: a peek).

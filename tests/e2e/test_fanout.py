@@ -17,7 +17,7 @@ from functions.localhost.hostjson import HostSettings
 from functions.localhost.queues import QueueWorker
 from functions.pipeline import batch_worker as worker_module
 from functions.pipeline import run as run_module
-from functions.pipeline.batch_worker import process_batch
+from functions.pipeline.batch_worker import process_batch, worker_config
 from functions.state.batch_queue import BATCH_QUEUE_NAME, BatchMessage
 from functions.state.contacts import ContactStates
 from functions.state.crm_index import PendingList
@@ -53,7 +53,7 @@ def draining(world: ScanWorld, *, fail: Callable[[BatchMessage, int], None] | No
         body = msg.get_body()
         if fail is not None:
             fail(BatchMessage.parse(body), msg.dequeue_count)
-        services = world.services(config)
+        services = world.services(worker_config(config))  # as shared_services builds them
         try:
             process_batch(config, tables, body, services=services)
         finally:

@@ -174,3 +174,21 @@ def test_commit_drop_commits_then_loses_the_answer_and_faults_are_counted(emulat
     requests.patch(f"{emu.api_url}contacts({cid})", json={"jobtitle": "CFO"},
                    headers={"Authorization": "Bearer t", "If-Match": "*"}, timeout=10)
     assert requests.get(emu.url + "/_emulator/counters", timeout=10).json()["noop_updates"] == {"contacts": 1}
+
+
+def test_the_journal_keeps_when_each_request_arrived_and_its_answer(emu: Emulator,
+                                                                    http: requests.Session) -> None:
+    emu.faults.add(Fault("throttle", path=r"^accounts", retry_after=2))
+    before = time.time()
+    http.get(emu.api_url + "accounts?$select=name")
+    http.get(emu.api_url + "contacts?$select=fullname")
+    http.post(emu.api_url + "$batch", data=b"", headers={"Content-Type": "multipart/mixed; boundary=b"})
+    after = time.time()
+    journal = emu.counters.arrivals()
+    assert [(a.method, a.path, a.status) for a in journal[:2]] == [
+        ("GET", "accounts", 429), ("GET", "contacts", 200)]
+    assert [a.path for a in journal] == ["accounts", "contacts", "$batch"]  # inner requests are not listed
+    assert all(before <= a.at <= after for a in journal)
+    assert journal[0].at <= journal[1].at <= journal[2].at
+    emu.counters.reset()
+    assert emu.counters.arrivals() == []
