@@ -28,6 +28,7 @@ from functions.dataverse.rounds import Read, Task, parallel
 from functions.matching.config import DEFAULT as DEFAULT_MATCHING
 from functions.matching.config import MatchingConfig
 from functions.matching.records import Outcome
+from functions.memory import give_back_free_memory
 from functions.pipeline import crm_reader, fanout, hierarchy
 from functions.pipeline.crm_reader import AccountInfo, CrmContact, CrmReader
 from functions.pipeline.hashing import (
@@ -36,7 +37,6 @@ from functions.pipeline.hashing import (
     account_hash,
     contact_hash,
 )
-from functions.pipeline.memory import give_back_free_memory
 from functions.pipeline.plan import reason_for, shards_due
 from functions.pipeline.scope import SyncUsers, in_scope, resolve_sync_users, sync_users_task
 from functions.pipeline.spool import AccountSpool, PairSpool, PlanSpool, RowSpool, StateSpool, run_directory

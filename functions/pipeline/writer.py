@@ -19,8 +19,8 @@ from functions.config import ScanConfig
 from functions.dataverse import DataverseClient, DataverseError
 from functions.dataverse.column import ColumnBinding, SupportingColumns
 from functions.matching.config import MatchingConfig
+from functions.memory import give_back_free_memory
 from functions.pipeline.crm_reader import AccountInfo, CrmContact, CrmReader
-from functions.pipeline.memory import give_back_free_memory
 from functions.pipeline.plan import next_refresh
 from functions.pipeline.validate import Batch, BatchItem, ItemResult, validate_batch
 from functions.pipeline.writeback import decide_write

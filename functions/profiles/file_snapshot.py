@@ -70,6 +70,7 @@ from azure.core.exceptions import (
 )
 
 from functions.matching.records import Company, Position, Profile
+from functions.memory import give_back_free_memory
 
 from .base import (
     LookupResult,
@@ -1274,6 +1275,7 @@ class FileSnapshotSource:
             return
         self.stats = built  # this process's own numbers (load_seconds of the build)
         built.index_cache = "built" if settled else "unsettled"
+        give_back_free_memory()  # the build's key columns and parsed rows, now in the mapped file
         if settled:
             self._remove_stale(plan)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
@@ -19,7 +19,7 @@ def test_memory_a_thread_freed_is_given_back() -> None:
     # The free space stays in the thread's malloc arena until it is given back.
     script = textwrap.dedent("""
         import threading
-        from functions.pipeline.memory import give_back_free_memory
+        from functions.memory import give_back_free_memory
 
         def anon_mb():
             for line in open("/proc/self/status"):
